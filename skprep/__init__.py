@@ -1,0 +1,13 @@
+"""skprep: scikit-learn compatible feature scaling, PCA, whitening and NumPy
+activation normalization."""
+
+from ._scaling import MinMaxScaler, ZScoreScaler
+
+__version__ = "0.1.0.dev0"
+
+# Kept sorted; every class listed here is picked up by the common estimator checks
+# and by the command-line tool's --method list.
+__all__ = [
+    "MinMaxScaler",
+    "ZScoreScaler",
+]

@@ -1,0 +1,16 @@
+"""The one place where skprep reaches into scikit-learn's private API.
+
+``_fit_context`` runs parameter validation (``_parameter_constraints``) once per
+public fitting call and skips it for nested estimators; scikit-learn exposes it only
+privately. Keeping the import here means a rename upstream is a one-line fix.
+"""
+
+from sklearn.base import _fit_context
+
+__all__ = ["_fit_context"]
+
+# Converts and checks ``sample_weight`` against ``X`` the way every scikit-learn
+# estimator does (shape, dtype, non-negativity on request).
+from sklearn.utils.validation import _check_sample_weight
+
+__all__ += ["_check_sample_weight"]

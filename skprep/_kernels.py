@@ -1,0 +1,55 @@
+"""Chunked elementwise kernels for applying fitted per-feature maps."""
+
+import numpy as np
+
+from ._moments import iter_row_chunks
+
+__all__ = ["affine_columns"]
+
+
+def affine_columns(X, *, shift=None, factor=None, offset=None, bounds=None, out=None):
+    """Compute ``(X - shift) * factor + offset`` column-wise, optionally clipped.
+
+    The work is done chunk by chunk so every intermediate stays in cache and the
+    only full-size array written is ``out``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    shift, factor, offset : ndarray of shape (n_features,) or None
+        Missing terms are skipped. They are cast to ``X.dtype`` so float32 data
+        runs float32 loops.
+    bounds : tuple (low, high) or None
+        Clip the result to this interval.
+    out : ndarray like ``X`` or None
+        Where to write; ``out=X`` works in place. A new array when None.
+
+    Returns
+    -------
+    ndarray of the dtype of ``X``
+    """
+    dtype = X.dtype
+    if out is None:
+        out = np.empty_like(X, order="C" if not X.flags.f_contiguous else "F")
+    terms = [
+        None if t is None else np.asarray(t, dtype=dtype)
+        for t in (shift, factor, offset)
+    ]
+    shift, factor, offset = terms
+    n_rows, n_features = X.shape
+    for rows in iter_row_chunks(n_rows, n_features):
+        src, dst = X[rows], out[rows]
+        if shift is not None:
+            np.subtract(src, shift, out=dst)
+            src = dst
+        if factor is not None:
+            np.multiply(src, factor, out=dst)
+            src = dst
+        if offset is not None:
+            np.add(src, offset, out=dst)
+            src = dst
+        if src is not dst:
+            np.copyto(dst, src)
+        if bounds is not None:
+            np.clip(dst, bounds[0], bounds[1], out=dst)
+    return out

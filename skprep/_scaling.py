@@ -1,0 +1,485 @@
+"""Per-feature affine scalers: min-max and z-score."""
+
+from numbers import Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.sparsefuncs import inplace_column_scale
+from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
+
+from ._compat import _check_sample_weight, _fit_context
+from ._kernels import affine_columns
+from ._linalg import constant_feature_mask, safe_scale
+from ._moments import moments
+
+__all__ = ["MinMaxScaler", "ZScoreScaler"]
+
+
+def _apply(X, original, copy, **terms):
+    """Run the affine kernel in place when that cannot touch the caller's array."""
+    owns_buffer = not np.may_share_memory(X, original)
+    in_place = (owns_buffer or not copy) and X.flags.writeable
+    return affine_columns(X, out=X if in_place else None, **terms)
+
+
+class _MomentsScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Fit/partial_fit plumbing shared by the scalers.
+
+    Subclasses say which statistics they need (``_needs``) and derive their
+    fitted attributes from the merged :class:`~skprep._moments.Moments` in
+    ``_derive_fitted``. The merged statistics are kept in ``_moments`` so that
+    ``partial_fit`` and the Dask path continue from exactly what ``fit`` saw.
+    """
+
+    _accept_sparse = False
+
+    def _reset(self):
+        for name in ("_moments", "n_samples_seen_"):
+            if hasattr(self, name):
+                delattr(self, name)
+
+    def _needs(self):
+        raise NotImplementedError
+
+    def _validate_fit_input(self, X, first_call):
+        return validate_data(
+            self,
+            X,
+            accept_sparse=("csr", "csc") if self._accept_sparse else False,
+            dtype=FLOAT_DTYPES,
+            ensure_all_finite="allow-nan",
+            reset=first_call,
+        )
+
+    def _accumulate(self, batch):
+        """Merge one batch of statistics and refresh the fitted attributes."""
+        previous = getattr(self, "_moments", None)
+        self._moments = batch if previous is None else previous.merge(batch)
+        self._derive_fitted(self._moments)
+        return self
+
+    def _validate_transform_input(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=("csr", "csc") if self._accept_sparse else False,
+            dtype=FLOAT_DTYPES,
+            ensure_all_finite="allow-nan",
+            copy=False,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = self._accept_sparse
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+class MinMaxScaler(_MomentsScaler):
+    r"""Rescale each feature to ``feature_range`` using the training extremes.
+
+    .. math::
+
+        x' = a + (x - \min_{\text{train}})
+             \frac{b - a}{\max_{\text{train}} - \min_{\text{train}}}
+
+    The minimum and maximum come from the data passed to ``fit`` (or all the
+    batches passed to ``partial_fit``) only; ``transform`` applies them to any
+    later data, whose values may therefore fall outside ``[a, b]`` unless
+    ``clip=True``.
+
+    Parameters
+    ----------
+    feature_range : tuple (a, b), default=(0, 1)
+        Target interval; ``a < b`` is required.
+    copy : bool, default=True
+        If False, ``transform`` overwrites a float ndarray input in place.
+    clip : bool, default=False
+        Clip transformed values to ``feature_range``.
+
+    Attributes
+    ----------
+    data_min_ : ndarray of shape (n_features,)
+        Per-feature minimum seen in training, NaN ignored.
+    data_max_ : ndarray of shape (n_features,)
+        Per-feature maximum seen in training, NaN ignored.
+    data_range_ : ndarray of shape (n_features,)
+        ``data_max_ - data_min_``.
+    scale_ : ndarray of shape (n_features,)
+        ``(b - a) / data_range_``; a constant feature gets ``b - a`` (range 1),
+        so it maps to ``a`` instead of dividing by zero.
+    min_ : ndarray of shape (n_features,)
+        ``a - data_min_ * scale_``, so that ``transform(X) == X * scale_ + min_``.
+    n_samples_seen_ : int or ndarray of shape (n_features,)
+        Rows seen; per-feature counts of non-missing values if any were missing.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+
+    See Also
+    --------
+    ZScoreScaler : Centre and scale to unit variance.
+
+    Notes
+    -----
+    NaN values are ignored when fitting and kept as NaN by ``transform``.
+    Infinity is refused. The statistics are reduced in row chunks through the
+    shared streaming core, so ``partial_fit`` over any split of the rows gives
+    exactly the same scaler as one ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skprep import MinMaxScaler
+    >>> X_train = np.array([[0.0, 10.0], [5.0, 20.0], [10.0, 30.0]])
+    >>> scaler = MinMaxScaler(feature_range=(-1, 1)).fit(X_train)
+    >>> scaler.transform([[5.0, 40.0]])
+    array([[0., 2.]])
+    >>> MinMaxScaler(feature_range=(-1, 1), clip=True).fit(X_train).transform(
+    ...     [[5.0, 40.0]])
+    array([[0., 1.]])
+    """
+
+    _parameter_constraints: dict = {
+        "feature_range": [tuple],
+        "copy": ["boolean"],
+        "clip": ["boolean"],
+    }
+
+    def __init__(self, feature_range=(0, 1), *, copy=True, clip=False):
+        self.feature_range = feature_range
+        self.copy = copy
+        self.clip = clip
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the per-feature minimum and maximum of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; NaN is ignored.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : MinMaxScaler
+        """
+        self._reset()
+        return self.partial_fit(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Update the minimum and maximum with one more batch of rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : MinMaxScaler
+        """
+        self._check_feature_range()
+        X = self._validate_fit_input(X, first_call=not hasattr(self, "_moments"))
+        return self._accumulate(moments(X, var=False, minmax=True))
+
+    def _check_feature_range(self):
+        low, high = self._bounds()
+        if not low < high:
+            raise ValueError(
+                "feature_range must be (a, b) with a < b; got "
+                f"{tuple(self.feature_range)!r}."
+            )
+
+    def _bounds(self):
+        try:
+            low, high = (float(v) for v in self.feature_range)
+        except (TypeError, ValueError):
+            raise ValueError(
+                "feature_range must be a pair of numbers (a, b); got "
+                f"{self.feature_range!r}."
+            ) from None
+        return low, high
+
+    def _derive_fitted(self, stats):
+        low, high = self._bounds()
+        self.n_samples_seen_ = (
+            stats.n_observed.copy() if stats.has_missing else stats.n_rows
+        )
+        self.data_min_ = stats.minimum
+        self.data_max_ = stats.maximum
+        self.data_range_ = stats.maximum - stats.minimum
+        self.scale_ = (high - low) / safe_scale(self.data_range_, self.data_range_ == 0)
+        self.min_ = low - self.data_min_ * self.scale_
+
+    def transform(self, X):
+        """Scale ``X`` with the training minimum and maximum.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to scale; NaN stays NaN.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+            Same floating dtype as the validated input.
+        """
+        original = X
+        X = self._validate_transform_input(X)
+        low, high = self._bounds()
+        # Subtracting the minimum first keeps data far from the origin exact.
+        return _apply(
+            X,
+            original,
+            self.copy,
+            shift=self.data_min_,
+            factor=self.scale_,
+            offset=np.full(self.n_features_in_, low),
+            bounds=(low, high) if self.clip else None,
+        )
+
+    def inverse_transform(self, X):
+        """Map scaled data back to the original units.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Scaled data.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+        """
+        original = X
+        X = self._validate_transform_input(X)
+        low, _ = self._bounds()
+        return _apply(
+            X,
+            original,
+            self.copy,
+            shift=np.full(self.n_features_in_, low),
+            factor=1.0 / self.scale_,
+            offset=self.data_min_,
+        )
+
+
+class ZScoreScaler(_MomentsScaler):
+    r"""Centre each feature on its training mean and divide by its training std.
+
+    .. math::
+
+        x' = \frac{x - \bar{x}_{\text{train}}}{s_{\text{train}}},
+        \qquad
+        s^2_{\text{train}} = \frac{1}{n - \text{ddof}} \sum_i (x_i - \bar{x})^2
+
+    With the default ``ddof=0`` the standard deviation is the biased (population)
+    one, as in scikit-learn's ``StandardScaler``, so transformed training data
+    have unit variance under ``np.var``; ``ddof=1`` uses the unbiased estimate.
+
+    Parameters
+    ----------
+    copy : bool, default=True
+        If False, ``transform`` overwrites a float ndarray input in place.
+    with_mean : bool, default=True
+        Subtract the mean. Must be False for sparse input (centring would make it
+        dense).
+    with_std : bool, default=True
+        Divide by the standard deviation.
+    ddof : float, default=0
+        Delta degrees of freedom of the variance: ``m2 / (n - ddof)``, where with
+        ``sample_weight`` ``n`` is the sum of the weights (frequency weights).
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_features,)
+        Per-feature (weighted) mean of the training data, NaN ignored.
+    var_ : ndarray of shape (n_features,) or None
+        Per-feature variance with the chosen ``ddof``; None if ``with_std=False``.
+    scale_ : ndarray of shape (n_features,) or None
+        ``sqrt(var_)``, with 1 for constant features (they are only centred);
+        None if ``with_std=False``.
+    n_samples_seen_ : int or ndarray of shape (n_features,)
+        Rows seen; per-feature counts of non-missing values if any were missing.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+
+    See Also
+    --------
+    MinMaxScaler : Rescale to a fixed interval.
+    Whitening : Also remove the correlations between features.
+
+    Notes
+    -----
+    The statistics are reduced through the shared streaming core: each row chunk
+    is centred on its own mean and chunks are merged with Chan's update, so data
+    far from the origin keep full precision and ``partial_fit`` in any number of
+    batches equals one ``fit``. NaN values are ignored when fitting and kept as
+    NaN by ``transform``; infinity is refused.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skprep import ZScoreScaler
+    >>> X_train = np.array([[1.0, -1.0], [3.0, 1.0]])
+    >>> scaler = ZScoreScaler().fit(X_train)
+    >>> scaler.mean_, scaler.scale_
+    (array([2., 0.]), array([1., 1.]))
+    >>> scaler.transform([[2.0, 3.0]])
+    array([[0., 3.]])
+    """
+
+    _parameter_constraints: dict = {
+        "copy": ["boolean"],
+        "with_mean": ["boolean"],
+        "with_std": ["boolean"],
+        "ddof": [Interval(Real, 0, None, closed="left")],
+    }
+    _accept_sparse = True
+
+    def __init__(self, *, copy=True, with_mean=True, with_std=True, ddof=0):
+        self.copy = copy
+        self.with_mean = with_mean
+        self.with_std = with_std
+        self.ddof = ddof
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Learn the per-feature mean and standard deviation of ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; NaN is ignored.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative frequency weights.
+
+        Returns
+        -------
+        self : ZScoreScaler
+        """
+        self._reset()
+        return self.partial_fit(X, y, sample_weight)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, sample_weight=None):
+        """Update the mean and variance with one more batch of rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A batch of training data.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative frequency weights.
+
+        Returns
+        -------
+        self : ZScoreScaler
+        """
+        X = self._validate_fit_input(X, first_call=not hasattr(self, "_moments"))
+        self._refuse_sparse_centring(X)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
+        return self._accumulate(moments(X, sample_weight, var=True))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Sparse input is accepted only when it will not be centred.
+        tags.input_tags.sparse = not self.with_mean
+        return tags
+
+    def _refuse_sparse_centring(self, X):
+        if sp.issparse(X) and self.with_mean:
+            raise ValueError(
+                "Cannot centre sparse input: subtracting the mean would make it "
+                "dense. Pass with_mean=False to only scale it, or convert it with "
+                "X.toarray() if it fits in memory."
+            )
+
+    def _derive_fitted(self, stats):
+        self.n_samples_seen_ = (
+            stats.n_observed.copy() if stats.has_missing else stats.n_rows
+        )
+        self.mean_ = stats.observed_mean()
+        if self.with_std:
+            self.var_ = stats.variance(self.ddof)
+            constant = constant_feature_mask(self.var_, stats.mean, stats.weight)
+            self.scale_ = safe_scale(np.sqrt(self.var_), constant)
+        else:
+            self.var_ = None
+            self.scale_ = None
+
+    def transform(self, X):
+        """Standardise ``X`` with the training mean and standard deviation.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to scale; NaN stays NaN.
+
+        Returns
+        -------
+        X_new : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        """
+        original = X
+        X = self._validate_transform_input(X)
+        if sp.issparse(X):
+            self._refuse_sparse_centring(X)
+            if self.with_std:
+                X = X.copy() if self.copy else X
+                inplace_column_scale(X, 1.0 / self.scale_)
+            return X
+        return _apply(
+            X,
+            original,
+            self.copy,
+            shift=self.mean_ if self.with_mean else None,
+            factor=1.0 / self.scale_ if self.with_std else None,
+        )
+
+    def inverse_transform(self, X):
+        """Undo the standardisation.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Standardised data.
+
+        Returns
+        -------
+        X_original : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        """
+        original = X
+        X = self._validate_transform_input(X)
+        if sp.issparse(X):
+            self._refuse_sparse_centring(X)
+            if self.with_std:
+                X = X.copy() if self.copy else X
+                inplace_column_scale(X, self.scale_)
+            return X
+        return _apply(
+            X,
+            original,
+            self.copy,
+            factor=self.scale_ if self.with_std else None,
+            offset=self.mean_ if self.with_mean else None,
+        )
