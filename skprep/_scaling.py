@@ -27,8 +27,9 @@ def _apply(X, original, copy, **terms):
 class _MomentsScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Fit/partial_fit plumbing shared by the scalers.
 
-    Subclasses say which statistics they need (``_needs``) and derive their
-    fitted attributes from the merged :class:`~skprep._moments.Moments` in
+    Subclasses say which statistics they need (``_moments_request``, the keyword
+    arguments of :func:`~skprep._moments.moments`) and derive their fitted
+    attributes from the merged :class:`~skprep._moments.Moments` in
     ``_derive_fitted``. The merged statistics are kept in ``_moments`` so that
     ``partial_fit`` and the Dask path continue from exactly what ``fit`` saw.
     """
@@ -40,7 +41,7 @@ class _MomentsScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             if hasattr(self, name):
                 delattr(self, name)
 
-    def _needs(self):
+    def _moments_request(self):
         raise NotImplementedError
 
     def _validate_fit_input(self, X, first_call):
@@ -192,7 +193,10 @@ class MinMaxScaler(_MomentsScaler):
         """
         self._check_feature_range()
         X = self._validate_fit_input(X, first_call=not hasattr(self, "_moments"))
-        return self._accumulate(moments(X, var=False, minmax=True))
+        return self._accumulate(moments(X, **self._moments_request()))
+
+    def _moments_request(self):
+        return {"var": False, "minmax": True}
 
     def _check_feature_range(self):
         low, high = self._bounds()
@@ -399,7 +403,10 @@ class ZScoreScaler(_MomentsScaler):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-        return self._accumulate(moments(X, sample_weight, var=True))
+        return self._accumulate(moments(X, sample_weight, **self._moments_request()))
+
+    def _moments_request(self):
+        return {"var": True}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
