@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.sparsefuncs import inplace_column_scale
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
+from ._base import StreamingMomentsMixin
 from ._compat import _check_sample_weight, _fit_context
 from ._kernels import affine_columns
 from ._linalg import constant_feature_mask, safe_scale
@@ -24,25 +25,12 @@ def _apply(X, original, copy, **terms):
     return affine_columns(X, out=X if in_place else None, **terms)
 
 
-class _MomentsScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
-    """Fit/partial_fit plumbing shared by the scalers.
-
-    Subclasses say which statistics they need (``_moments_request``, the keyword
-    arguments of :func:`~skprep._moments.moments`) and derive their fitted
-    attributes from the merged :class:`~skprep._moments.Moments` in
-    ``_derive_fitted``. The merged statistics are kept in ``_moments`` so that
-    ``partial_fit`` and the Dask path continue from exactly what ``fit`` saw.
-    """
+class _MomentsScaler(
+    StreamingMomentsMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
+):
+    """Validation shared by the per-feature scalers."""
 
     _accept_sparse = False
-
-    def _reset(self):
-        for name in ("_moments", "n_samples_seen_"):
-            if hasattr(self, name):
-                delattr(self, name)
-
-    def _moments_request(self):
-        raise NotImplementedError
 
     def _validate_fit_input(self, X, first_call):
         return validate_data(
@@ -53,13 +41,6 @@ class _MomentsScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             ensure_all_finite="allow-nan",
             reset=first_call,
         )
-
-    def _accumulate(self, batch):
-        """Merge one batch of statistics and refresh the fitted attributes."""
-        previous = getattr(self, "_moments", None)
-        self._moments = batch if previous is None else previous.merge(batch)
-        self._derive_fitted(self._moments)
-        return self
 
     def _validate_transform_input(self, X):
         check_is_fitted(self)
