@@ -1,6 +1,7 @@
 """skprep: scikit-learn compatible feature scaling, PCA, whitening and NumPy
 activation normalization."""
 
+from ._pca import PCA
 from ._scaling import MinMaxScaler, ZScoreScaler
 
 __version__ = "0.1.0.dev0"
@@ -9,5 +10,6 @@ __version__ = "0.1.0.dev0"
 # and by the command-line tool's --method list.
 __all__ = [
     "MinMaxScaler",
+    "PCA",
     "ZScoreScaler",
 ]

@@ -4,7 +4,7 @@ import numpy as np
 
 from ._moments import iter_row_chunks
 
-__all__ = ["affine_columns"]
+__all__ = ["affine_columns", "project_rows"]
 
 
 def affine_columns(X, *, shift=None, factor=None, offset=None, bounds=None, out=None):
@@ -52,4 +52,31 @@ def affine_columns(X, *, shift=None, factor=None, offset=None, bounds=None, out=
             np.copyto(dst, src)
         if bounds is not None:
             np.clip(dst, bounds[0], bounds[1], out=dst)
+    return out
+
+
+def project_rows(X, *, shift, matrix, out=None):
+    """Compute ``(X - shift) @ matrix`` chunk by chunk.
+
+    Centring happens on an in-cache chunk, so no centred copy of ``X`` is ever
+    made; the only full-size array written is the result.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    shift : ndarray of shape (n_features,)
+    matrix : ndarray of shape (n_features, n_outputs)
+    out : ndarray of shape (n_samples, n_outputs) or None
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_outputs), dtype of ``X``
+    """
+    dtype = X.dtype
+    shift = np.asarray(shift, dtype=dtype)
+    matrix = np.asarray(matrix, dtype=dtype)
+    if out is None:
+        out = np.empty((X.shape[0], matrix.shape[1]), dtype=dtype)
+    for rows in iter_row_chunks(X.shape[0], max(X.shape[1], matrix.shape[1])):
+        np.matmul(X[rows] - shift, matrix, out=out[rows])
     return out

@@ -1,8 +1,15 @@
 """Small numerical helpers shared by the scalers, PCA and whitening."""
 
 import numpy as np
+import scipy.linalg
 
-__all__ = ["constant_feature_mask", "safe_scale"]
+__all__ = [
+    "constant_feature_mask",
+    "deterministic_signs",
+    "eigh_descending",
+    "rank_mask",
+    "safe_scale",
+]
 
 
 def constant_feature_mask(var, mean, n_samples):
@@ -37,3 +44,71 @@ def safe_scale(scale, constant):
     bad = constant | ~np.isfinite(scale) | (scale <= 0)
     scale[bad] = 1.0
     return scale
+
+
+def eigh_descending(matrix):
+    """Eigendecomposition of a symmetric PSD matrix, largest eigenvalue first.
+
+    Eigenvalues that roundoff pushed below zero are clipped to 0, and each
+    eigenvector's sign is fixed by :func:`deterministic_signs` (applied to the
+    eigenvectors as rows), so the result does not depend on the LAPACK build.
+
+    Parameters
+    ----------
+    matrix : ndarray of shape (n, n)
+        Symmetric positive semi-definite (a covariance or correlation matrix).
+
+    Returns
+    -------
+    eigenvalues : ndarray of shape (n,)
+        Non-negative, sorted in descending order.
+    eigenvectors : ndarray of shape (n, n)
+        Orthonormal columns matching ``eigenvalues``.
+    """
+    values, vectors = scipy.linalg.eigh(matrix, check_finite=False, driver="evr")
+    order = np.argsort(values)[::-1]
+    values = np.clip(values[order], 0.0, None)
+    vectors = deterministic_signs(vectors[:, order].T).T
+    return values, vectors
+
+
+def deterministic_signs(components):
+    """Flip each row so that its entry of largest magnitude is positive.
+
+    Principal directions are defined up to sign; this convention makes the eigh,
+    SVD and randomized solvers (and any LAPACK) return the same components. Ties in
+    magnitude are broken by the first index.
+
+    Parameters
+    ----------
+    components : ndarray of shape (k, n)
+
+    Returns
+    -------
+    ndarray of shape (k, n)
+    """
+    if components.size == 0:
+        return components
+    pivots = np.argmax(np.abs(components), axis=1)
+    signs = np.sign(components[np.arange(components.shape[0]), pivots])
+    signs[signs == 0] = 1.0
+    return components * signs[:, None]
+
+
+def rank_mask(eigenvalues, rtol):
+    """Eigenvalues counted as nonzero: above ``rtol`` times the largest one.
+
+    Parameters
+    ----------
+    eigenvalues : ndarray of shape (n,)
+        Non-negative, descending.
+    rtol : float
+        Relative tolerance.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+    """
+    if eigenvalues.size == 0 or eigenvalues[0] <= 0:
+        return np.zeros(eigenvalues.shape, dtype=bool)
+    return eigenvalues > rtol * eigenvalues[0]

@@ -1,0 +1,442 @@
+"""Principal component analysis by covariance eigendecomposition or by SVD."""
+
+from numbers import Integral
+
+import numpy as np
+import scipy.linalg
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils.extmath import randomized_svd
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._base import StreamingMomentsMixin
+from ._compat import _fit_context
+from ._kernels import project_rows
+from ._linalg import deterministic_signs, eigh_descending, safe_scale
+from ._moments import moments
+
+__all__ = ["PCA"]
+
+_FLOATS = [np.float64, np.float32]
+
+
+class PCA(
+    StreamingMomentsMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
+):
+    r"""Principal component analysis with a choice of exact or randomized solver.
+
+    The data are centred with the training mean :math:`\mu` and projected on the
+    leading eigenvectors of the sample covariance
+
+    .. math::
+
+        C = \frac{1}{n - 1} (X - \mu)^\top (X - \mu) = Q \Lambda Q^\top,
+        \qquad Z = (X - \mu)\, Q_k,
+
+    where :math:`Q_k` holds the eigenvectors of the :math:`k` largest eigenvalues.
+    With ``whiten=True`` each component is further divided by
+    :math:`\sqrt{\lambda_j}`, so the transformed training data have identity
+    covariance.
+
+    Parameters
+    ----------
+    n_components : int, float in (0, 1) or None, default=None
+        Number of components to keep. A float keeps the fewest components whose
+        explained variance ratios add up to at least that fraction. None keeps
+        ``min(n_samples, n_features)``.
+    solver : {"auto", "eigh", "svd", "randomized"}, default="auto"
+        ``"eigh"`` accumulates the covariance through the streaming moments core
+        (row chunks, exact Chan merges) and takes its symmetric
+        eigendecomposition: one pass over the data, memory ``O(d^2)``, and
+        ``partial_fit`` gives exactly the same model as ``fit``. ``"svd"`` takes the
+        thin SVD of the centred data, better conditioned when the data are
+        ill-conditioned (it never squares the condition number). ``"randomized"``
+        uses a randomized SVD (Halko et al.), for many features and few components.
+        ``"auto"`` picks ``"eigh"`` when ``n_features <= 1000`` and
+        ``n_samples >= 10 * n_features`` (the covariance is small and cheap),
+        ``"randomized"`` when ``n_components`` is an int below 80% of
+        ``min(n_samples, n_features)`` and the larger dimension exceeds 500, and
+        ``"svd"`` otherwise. ``partial_fit`` always uses ``"eigh"``.
+    whiten : bool, default=False
+        Divide each component by the square root of its explained variance.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the randomized solver.
+    n_oversamples : int, default=10
+        Extra random vectors of the randomized solver.
+    n_iter : int, default=4
+        Power iterations of the randomized solver.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components_, n_features)
+        Principal axes, by decreasing explained variance. Sign convention: the
+        entry of largest magnitude of each component is positive, whatever the
+        solver.
+    explained_variance_ : ndarray of shape (n_components_,)
+        Variance along each component (eigenvalues of :math:`C`, ddof=1).
+    explained_variance_ratio_ : ndarray of shape (n_components_,)
+        Fraction of the total variance along each component.
+    singular_values_ : ndarray of shape (n_components_,)
+        Singular values of the centred data, :math:`\sqrt{(n - 1)\lambda_j}`.
+    mean_ : ndarray of shape (n_features,)
+        Training mean.
+    n_components_ : int
+        Number of components kept.
+    noise_variance_ : float
+        Mean of the discarded eigenvalues (probabilistic PCA noise, Tipping &
+        Bishop 1999); 0 when none are discarded.
+    n_samples_seen_ : int
+        Rows seen in training.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+
+    See Also
+    --------
+    Whitening : Decorrelate all features, with PCA, ZCA, their correlation-based
+        variants or Cholesky.
+
+    Notes
+    -----
+    ``score`` and ``score_samples`` give the log-likelihood of the probabilistic
+    PCA model :math:`\mathcal{N}(\mu, W W^\top + \sigma^2 I)`, so a grid search can
+    choose ``n_components`` without labels. The decomposition is done in float64;
+    float32 input gives float32 output.
+
+    References
+    ----------
+    M. E. Tipping and C. M. Bishop (1999). Probabilistic principal component
+    analysis. Journal of the Royal Statistical Society B, 61(3), 611-622.
+
+    N. Halko, P. G. Martinsson and J. A. Tropp (2011). Finding structure with
+    randomness. SIAM Review, 53(2), 217-288.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skprep import PCA
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(500, 3)) @ np.array([[3, 0, 0], [1, 1, 0], [0, 0, 0.1]])
+    >>> pca = PCA(n_components=2, solver="eigh").fit(X)
+    >>> pca.explained_variance_ratio_.round(3)
+    array([0.9..., 0.0...])
+    >>> svd = PCA(n_components=2, solver="svd").fit(X)
+    >>> bool(np.allclose(pca.components_, svd.components_))
+    True
+    >>> pca.transform(X).shape
+    (500, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            None,
+        ],
+        "solver": [StrOptions({"auto", "eigh", "svd", "randomized"})],
+        "whiten": ["boolean"],
+        "random_state": ["random_state"],
+        "n_oversamples": [Interval(Integral, 0, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=None,
+        *,
+        solver="auto",
+        whiten=False,
+        random_state=None,
+        n_oversamples=10,
+        n_iter=4,
+    ):
+        self.n_components = n_components
+        self.solver = solver
+        self.whiten = whiten
+        self.random_state = random_state
+        self.n_oversamples = n_oversamples
+        self.n_iter = n_iter
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the model on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PCA
+        """
+        self._reset()
+        X = self._validate_fit_input(X, first_call=True)
+        solver = self._resolve_solver(X.shape)
+        self.solver_ = solver
+        if solver == "eigh":
+            return self._accumulate(moments(X, **self._moments_request()))
+        self._fit_svd(X, solver)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Update the covariance with one more batch of rows (eigh solver).
+
+        The result after any number of batches equals ``fit`` on all of them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PCA
+        """
+        if self.solver in ("svd", "randomized"):
+            raise ValueError(
+                "partial_fit needs the covariance-based solver; "
+                f"solver={self.solver!r} works on the whole data matrix. Use "
+                "solver='eigh' (or 'auto')."
+            )
+        first_call = not hasattr(self, "_moments")
+        X = self._validate_fit_input(X, first_call=first_call, min_samples=1)
+        self.solver_ = "eigh"
+        return self._accumulate(moments(X, **self._moments_request()))
+
+    def _validate_fit_input(self, X, first_call, min_samples=2):
+        return validate_data(
+            self, X, dtype=_FLOATS, ensure_min_samples=min_samples, reset=first_call
+        )
+
+    def _moments_request(self):
+        return {"var": False, "scatter": True}
+
+    def _resolve_solver(self, shape):
+        n, d = shape
+        if self.solver != "auto":
+            return self.solver
+        if d <= 1000 and n >= 10 * d:
+            return "eigh"
+        k = self.n_components
+        if isinstance(k, Integral) and k < 0.8 * min(n, d) and max(n, d) > 500:
+            return "randomized"
+        return "svd"
+
+    def _derive_fitted(self, stats):
+        """Eigh solver: everything follows from the merged covariance."""
+        n = stats.n_rows
+        if n < 2:
+            raise ValueError(
+                "PCA needs at least 2 samples to estimate a covariance; "
+                f"got {n} sample."
+            )
+        eigenvalues, eigenvectors = eigh_descending(stats.covariance(ddof=1))
+        self.mean_ = stats.mean.copy()
+        self._set_spectrum(
+            eigenvectors.T, eigenvalues, n, total_variance=eigenvalues.sum()
+        )
+
+    def _fit_svd(self, X, solver):
+        n, d = X.shape
+        self.mean_ = X.mean(axis=0, dtype=np.float64)
+        centred = np.asarray(X, dtype=np.float64) - self.mean_
+        if solver == "svd":
+            _, s, vt = scipy.linalg.svd(
+                centred, full_matrices=False, check_finite=False, overwrite_a=True
+            )
+            variances = s**2 / (n - 1)
+            total = variances.sum()
+        else:
+            k = self.n_components
+            if not isinstance(k, Integral):
+                raise ValueError(
+                    "solver='randomized' needs an integer n_components; got "
+                    f"{k!r}. Use solver='svd' or 'eigh' for a variance fraction."
+                )
+            self._check_n_components(k, n, d)
+            total = np.einsum("ij,ij->", centred, centred) / (n - 1)
+            _, s, vt = randomized_svd(
+                centred,
+                k,
+                n_oversamples=self.n_oversamples,
+                n_iter=self.n_iter,
+                flip_sign=False,
+                random_state=check_random_state(self.random_state),
+            )
+            variances = s**2 / (n - 1)
+        self.n_samples_seen_ = n
+        self._set_spectrum(deterministic_signs(vt), variances, n, total_variance=total)
+
+    def _check_n_components(self, k, n, d):
+        if k > min(n, d):
+            raise ValueError(
+                f"n_components={k} must be at most min(n_samples, n_features) = "
+                f"min({n}, {d}) = {min(n, d)}."
+            )
+
+    def _set_spectrum(self, components, variances, n, *, total_variance):
+        """Keep the leading components and derive every fitted attribute."""
+        d = components.shape[1]
+        rank_limit = min(n, d)
+        k = self.n_components
+        ratios_all = variances / total_variance if total_variance > 0 else variances * 0
+        if k is None:
+            k = rank_limit
+        elif not isinstance(k, Integral):
+            # The fewest components whose ratios reach the requested fraction.
+            k = int(np.searchsorted(np.cumsum(ratios_all), k, side="left") + 1)
+            k = min(k, rank_limit)
+        else:
+            self._check_n_components(k, n, d)
+        self.n_samples_seen_ = n
+        self.n_components_ = k
+        self.components_ = components[:k]
+        self.explained_variance_ = variances[:k]
+        self.explained_variance_ratio_ = ratios_all[:k]
+        self.singular_values_ = np.sqrt(variances[:k] * (n - 1))
+        discarded = rank_limit - k
+        if discarded > 0:
+            self.noise_variance_ = float(
+                max(total_variance - variances[:k].sum(), 0.0) / discarded
+            )
+        else:
+            self.noise_variance_ = 0.0
+        self._n_features_out = k
+
+    def _whitening_scale(self):
+        """Per-component standard deviations, 1 for numerically null components."""
+        std = np.sqrt(self.explained_variance_)
+        null = self.explained_variance_ <= 1e-12 * max(
+            self.explained_variance_.max(), 0
+        )
+        return safe_scale(std, null)
+
+    def transform(self, X):
+        """Project ``X`` on the principal components.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            Same floating dtype as the input.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        matrix = self.components_.T
+        if self.whiten:
+            matrix = matrix / self._whitening_scale()
+        return project_rows(X, shift=self.mean_, matrix=matrix)
+
+    def inverse_transform(self, X):
+        """Map component scores back to the feature space (undoing whitening).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=_FLOATS)
+        if Z.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {Z.shape[1]} columns, but this PCA has {self.n_components_} "
+                "components; inverse_transform takes component scores."
+            )
+        return self._inverse(Z)
+
+    def _inverse(self, Z):
+        matrix = self.components_
+        if self.whiten:
+            matrix = matrix * self._whitening_scale()[:, None]
+        out = Z @ matrix.astype(Z.dtype)
+        out += self.mean_.astype(Z.dtype)
+        return out
+
+    def get_covariance(self):
+        r"""Model covariance :math:`W W^\top + \sigma^2 I` of probabilistic PCA.
+
+        Returns
+        -------
+        ndarray of shape (n_features, n_features)
+        """
+        check_is_fitted(self)
+        excess = np.clip(self.explained_variance_ - self.noise_variance_, 0.0, None)
+        cov = (self.components_.T * excess) @ self.components_
+        cov.flat[:: cov.shape[0] + 1] += self.noise_variance_
+        return cov
+
+    def get_precision(self):
+        """Inverse of :meth:`get_covariance` (pseudo-inverse when it is singular).
+
+        Returns
+        -------
+        ndarray of shape (n_features, n_features)
+        """
+        return scipy.linalg.pinvh(self.get_covariance())
+
+    def score_samples(self, X):
+        """Log-likelihood of each row under the probabilistic PCA model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        cov = self.get_covariance()
+        sign, logdet = np.linalg.slogdet(cov)
+        if sign <= 0:
+            raise ValueError(
+                "The model covariance is singular (no discarded variance and a "
+                "rank-deficient spectrum); score needs fewer n_components than the "
+                "rank of the data."
+            )
+        centred = X - self.mean_
+        mahalanobis = np.einsum("ij,ij->i", centred @ self.get_precision(), centred)
+        d = X.shape[1]
+        return -0.5 * (d * np.log(2 * np.pi) + logdet + mahalanobis)
+
+    def score(self, X, y=None):
+        """Average log-likelihood of the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        float
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
