@@ -3,6 +3,7 @@ activation normalization."""
 
 from ._pca import PCA
 from ._scaling import MinMaxScaler, ZScoreScaler
+from ._whitening import Whitening
 
 __version__ = "0.1.0.dev0"
 
@@ -11,5 +12,6 @@ __version__ = "0.1.0.dev0"
 __all__ = [
     "MinMaxScaler",
     "PCA",
+    "Whitening",
     "ZScoreScaler",
 ]

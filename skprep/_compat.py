@@ -14,3 +14,9 @@ __all__ = ["_fit_context"]
 from sklearn.utils.validation import _check_sample_weight
 
 __all__ += ["_check_sample_weight"]
+
+# Resolves ``input_features`` against ``feature_names_in_`` for
+# ``get_feature_names_out`` exactly as scikit-learn's own transformers do.
+from sklearn.utils.validation import _check_feature_names_in  # noqa: E402
+
+__all__ += ["_check_feature_names_in"]

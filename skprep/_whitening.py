@@ -1,0 +1,409 @@
+"""Whitening: the Kessy-Lewin-Strimmer family of decorrelating transforms."""
+
+from numbers import Real
+
+import numpy as np
+import scipy.linalg
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.covariance import ledoit_wolf_shrinkage
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._base import StreamingMomentsMixin
+from ._compat import _check_feature_names_in, _fit_context
+from ._kernels import project_rows
+from ._linalg import constant_feature_mask, eigh_descending, rank_mask, safe_scale
+from ._moments import moments
+
+__all__ = ["Whitening"]
+
+_FLOATS = [np.float64, np.float32]
+_ONE_TO_ONE = ("zca", "zca-cor", "cholesky")
+
+
+class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
+    r"""Decorrelate features: training output has zero mean and identity covariance.
+
+    A whitening matrix :math:`W` maps centred data to :math:`z = W (x - \mu)` with
+    :math:`\operatorname{cov}(z) = W \Sigma W^\top = I`. Every such :math:`W`
+    satisfies :math:`W^\top W = \Sigma^{-1}`; they differ by a rotation, and each
+    method picks the rotation that is optimal for one criterion (Kessy, Lewin &
+    Strimmer 2018). With :math:`\Sigma = U \Lambda U^\top`, the correlation matrix
+    :math:`P = V^{-1/2} \Sigma V^{-1/2} = G \Theta G^\top` and
+    :math:`V = \operatorname{diag}(\Sigma)`:
+
+    ``"zca"``
+        :math:`W = \Sigma^{-1/2} = U \Lambda^{-1/2} U^\top` (symmetric). The
+        whitened data are as close as possible to the original: it maximises the
+        trace of the cross-covariance :math:`\Phi = \operatorname{cov}(z, x)`.
+    ``"pca"``
+        :math:`W = \Lambda^{-1/2} U^\top`. Maximal compression: the first
+        :math:`k` whitened components carry as much squared cross-covariance with
+        :math:`x` as any :math:`k` whitened components can.
+    ``"zca-cor"``
+        :math:`W = P^{-1/2} V^{-1/2}`; maximises the trace of the
+        cross-correlation :math:`\Psi = \operatorname{cor}(z, x)`. Invariant to
+        rescaling any input feature.
+    ``"pca-cor"``
+        :math:`W = \Theta^{-1/2} G^\top V^{-1/2}`; maximal compression of the
+        cross-correlation; invariant to rescaling.
+    ``"cholesky"``
+        :math:`W = L^\top` where :math:`L L^\top = \Sigma^{-1}` is the Cholesky
+        factorisation of the precision with :math:`L` lower triangular. :math:`W`
+        is upper triangular with a positive diagonal and the cross-covariance
+        :math:`\Phi = L^{-1}` is lower triangular: the first whitened feature only
+        depends on the first feature, the second on the first two, and so on.
+
+    Eigenvector signs follow one convention (largest-magnitude entry positive),
+    so ``"pca"`` and ``"pca-cor"`` are deterministic.
+
+    Parameters
+    ----------
+    method : {"zca", "pca", "zca-cor", "pca-cor", "cholesky"}, default="zca"
+        Which whitening matrix to use.
+    eps : float, default=0.0
+        Regulariser added to the eigenvalues: ``"zca"`` uses
+        :math:`(\Sigma + \epsilon I)^{-1/2}`, ``"pca"``
+        :math:`(\Lambda + \epsilon I)^{-1/2} U^\top`, the ``-cor`` methods the same
+        on :math:`P`, ``"cholesky"`` factorises :math:`(\Sigma + \epsilon I)^{-1}`.
+        With ``eps > 0`` the whitened training data no longer have identity
+        covariance but :math:`U \operatorname{diag}(\lambda_j / (\lambda_j +
+        \epsilon)) U^\top` (ZCA; the diagonal alone for PCA): directions with
+        variance well above ``eps`` are whitened, weaker ones are damped instead
+        of amplified.
+    shrinkage : None, "ledoit-wolf" or float in [0, 1], default=None
+        Shrink the covariance towards a scaled identity before decomposing it:
+        :math:`(1 - s)\Sigma + s\,\tfrac{\operatorname{tr}\Sigma}{p} I`.
+        ``"ledoit-wolf"`` estimates :math:`s` from the training data (it needs
+        the rows themselves, so it is available in ``fit`` but not in
+        ``partial_fit``).
+    rtol : float, default=1e-10
+        Eigenvalues at most ``rtol`` times the largest are treated as zero: their
+        directions carry no training variance, so they are dropped (rank
+        truncation) rather than multiplied by :math:`1/\sqrt{\lambda}`.
+    ddof : int, default=1
+        Degrees of freedom of the covariance (``np.cov``'s default); the whitened
+        training data have identity covariance at the same ``ddof``.
+    copy : bool, default=True
+        Kept for interface symmetry with the scalers; the output is always a new
+        array.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_features,)
+        Training mean.
+    covariance_ : ndarray of shape (n_features, n_features)
+        Training covariance after shrinkage.
+    shrinkage_ : float
+        Shrinkage intensity used (0 without shrinkage).
+    whitening_matrix_ : ndarray of shape (n_components_, n_features)
+        :math:`W`; ``transform(X) = (X - mean_) @ whitening_matrix_.T``.
+    colouring_matrix_ : ndarray of shape (n_features, n_components_)
+        Inverse map used by ``inverse_transform`` (the pseudo-inverse of
+        :math:`W`).
+    rank_ : int
+        Number of eigenvalues above ``rtol`` times the largest.
+    n_components_ : int
+        Output columns: ``n_features`` for ``"zca"``, ``"zca-cor"`` and
+        ``"cholesky"``, ``rank_`` for ``"pca"`` and ``"pca-cor"``.
+    n_samples_seen_ : int
+        Rows seen in training.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names, when ``X`` was a DataFrame with string column names.
+
+    See Also
+    --------
+    PCA : Principal components, optionally whitened and truncated.
+
+    Notes
+    -----
+    Singular covariance (fewer rows than features, constant or duplicated
+    columns): directions whose eigenvalue is below ``rtol`` times the largest are
+    dropped. New rows are projected on the retained directions, so their output
+    stays finite and of the same scale as the training output; the covariance of
+    the whitened training data is then the identity on the retained subspace
+    (the projector :math:`U_r U_r^\top` for the ZCA methods). ``"cholesky"``
+    needs a positive definite matrix and raises a clear error on singular
+    covariance unless ``eps`` or ``shrinkage`` is set. Constant features are not
+    rescaled by the ``-cor`` methods (scale 1). The decomposition is done in
+    float64; float32 input gives float32 output.
+
+    References
+    ----------
+    A. Kessy, A. Lewin and K. Strimmer (2018). Optimal whitening and
+    decorrelation. The American Statistician, 72(4), 309-314.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skprep import Whitening
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(1000, 2)) @ np.array([[2.0, 1.5], [0.0, 0.5]])
+    >>> Z = Whitening(method="zca").fit_transform(X)
+    >>> bool(np.allclose(np.cov(Z.T), np.eye(2)))
+    True
+    >>> w = Whitening(method="zca").fit(X).whitening_matrix_
+    >>> bool(np.allclose(w, w.T))
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "method": [StrOptions({"zca", "pca", "zca-cor", "pca-cor", "cholesky"})],
+        "eps": [Interval(Real, 0, None, closed="left")],
+        "shrinkage": [
+            None,
+            StrOptions({"ledoit-wolf"}),
+            Interval(Real, 0, 1, closed="both"),
+        ],
+        "rtol": [Interval(Real, 0, 1, closed="left")],
+        "ddof": [Interval(Real, 0, None, closed="left")],
+        "copy": ["boolean"],
+    }
+
+    def __init__(
+        self, method="zca", *, eps=0.0, shrinkage=None, rtol=1e-10, ddof=1, copy=True
+    ):
+        self.method = method
+        self.eps = eps
+        self.shrinkage = shrinkage
+        self.rtol = rtol
+        self.ddof = ddof
+        self.copy = copy
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the mean and the whitening matrix from ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : Whitening
+        """
+        self._reset()
+        X = self._validate_fit_input(X, first_call=True)
+        stats = moments(X, **self._moments_request())
+        if self.shrinkage == "ledoit-wolf":
+            # The optimal intensity needs fourth moments, which only the rows have.
+            centred = np.asarray(X, dtype=np.float64) - stats.mean
+            self._ledoit_wolf = float(
+                ledoit_wolf_shrinkage(centred, assume_centered=True)
+            )
+        return self._accumulate(stats)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Update the covariance with one more batch of rows.
+
+        After any number of batches the model equals ``fit`` on all of them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A batch of training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : Whitening
+        """
+        if self.shrinkage == "ledoit-wolf":
+            raise ValueError(
+                "shrinkage='ledoit-wolf' estimates its intensity from all the rows at "
+                "once, so it is available in fit only; pass a float shrinkage to "
+                "partial_fit."
+            )
+        first_call = not hasattr(self, "_moments")
+        X = self._validate_fit_input(X, first_call=first_call)
+        return self._accumulate(moments(X, **self._moments_request()))
+
+    def _validate_fit_input(self, X, first_call):
+        return validate_data(self, X, dtype=_FLOATS, reset=first_call)
+
+    def _moments_request(self):
+        return {"var": False, "scatter": True}
+
+    def _reset(self):
+        super()._reset()
+        if hasattr(self, "_ledoit_wolf"):
+            del self._ledoit_wolf
+
+    def _derive_fitted(self, stats):
+        n = stats.n_rows
+        if n <= self.ddof:
+            raise ValueError(
+                f"Whitening needs more than ddof={self.ddof} samples to estimate a "
+                f"covariance; got {n} sample."
+            )
+        cov = stats.covariance(ddof=self.ddof)
+        s = self._shrinkage_intensity()
+        if s > 0:
+            target = np.trace(cov) / cov.shape[0]
+            cov = (1.0 - s) * cov
+            cov.flat[:: cov.shape[0] + 1] += s * target
+        self.n_samples_seen_ = n
+        self.mean_ = stats.mean.copy()
+        self.covariance_ = cov
+        self.shrinkage_ = s
+        whitening, colouring, rank = _whitening_matrices(
+            cov, self.method, eps=self.eps, rtol=self.rtol, n_samples=stats.weight
+        )
+        self.whitening_matrix_ = whitening
+        self.colouring_matrix_ = colouring
+        self.rank_ = rank
+        self.n_components_ = whitening.shape[0]
+
+    def _shrinkage_intensity(self):
+        if self.shrinkage is None:
+            return 0.0
+        if self.shrinkage == "ledoit-wolf":
+            return self._ledoit_wolf
+        return float(self.shrinkage)
+
+    def transform(self, X):
+        """Whiten ``X`` with the training mean and whitening matrix.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            Same floating dtype as the input.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        return project_rows(X, shift=self.mean_, matrix=self.whitening_matrix_.T)
+
+    def inverse_transform(self, X):
+        """Colour whitened data back to the original features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            Exact for training-like rows; the part of a row that lay in a dropped
+            (zero-variance) direction cannot be recovered.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=_FLOATS)
+        if Z.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {Z.shape[1]} columns, but this Whitening outputs "
+                f"{self.n_components_}; inverse_transform takes whitened data."
+            )
+        out = Z @ self.colouring_matrix_.T.astype(Z.dtype)
+        out += self.mean_.astype(Z.dtype)
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Output feature names.
+
+        The methods that keep one output per input feature (``"zca"``,
+        ``"zca-cor"``, ``"cholesky"``) keep the input names; ``"pca"`` and
+        ``"pca-cor"`` name their components ``whitening0``, ``whitening1``, ...
+
+        Parameters
+        ----------
+        input_features : array-like of str or None
+            Input names; ``feature_names_in_`` (or ``x0``, ``x1``, ...) when None.
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self)
+        names = _check_feature_names_in(self, input_features)
+        if self.method in _ONE_TO_ONE:
+            return names
+        return np.asarray(
+            [f"whitening{i}" for i in range(self.n_components_)], dtype=object
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _whitening_matrices(cov, method, *, eps, rtol, n_samples):
+    """Whitening matrix, its pseudo-inverse and the numerical rank.
+
+    Parameters
+    ----------
+    cov : ndarray of shape (p, p)
+        Covariance (after shrinkage).
+    method : str
+    eps, rtol : float
+    n_samples : ndarray of shape (p,)
+        Weight behind each variance, for the constant-feature test.
+
+    Returns
+    -------
+    whitening : ndarray of shape (k, p)
+    colouring : ndarray of shape (p, k)
+    rank : int
+    """
+    p = cov.shape[0]
+    if method == "cholesky":
+        return _cholesky_matrices(cov, eps=eps, rtol=rtol)
+    if method.endswith("-cor"):
+        variances = np.diag(cov).copy()
+        # Constant features keep scale 1: their row and column of the correlation
+        # matrix are zero, so they fall into the dropped null space below.
+        scale = safe_scale(
+            np.sqrt(variances), constant_feature_mask(variances, 0.0, n_samples)
+        )
+        target = cov / np.outer(scale, scale)
+    else:
+        scale = np.ones(p)
+        target = cov
+    values, vectors = eigh_descending(target)
+    keep = rank_mask(values, rtol)
+    rank = int(keep.sum())
+    values, vectors = values[keep], vectors[:, keep]
+    root = np.sqrt(values + eps)
+    if method.startswith("zca"):
+        whitening = (vectors / root) @ vectors.T
+        colouring = (vectors * root) @ vectors.T
+    else:
+        whitening = vectors.T / root[:, None]
+        colouring = vectors * root
+    # Fold the standardisation of the -cor methods into the matrices.
+    whitening = whitening / scale
+    colouring = colouring * scale[:, None]
+    return whitening, colouring, rank
+
+
+def _cholesky_matrices(cov, *, eps, rtol):
+    p = cov.shape[0]
+    values, _ = eigh_descending(cov)
+    rank = int(rank_mask(values, rtol).sum())
+    regularised = cov + eps * np.eye(p)
+    if rank < p and eps == 0:
+        raise ValueError(
+            f"The training covariance is singular (numerical rank {rank} < {p} "
+            "features), and Cholesky whitening needs a positive definite matrix. Set "
+            "eps > 0 or shrinkage, or use a method that truncates the rank "
+            "(zca, pca, zca-cor, pca-cor)."
+        )
+    # Write cov = U U^T with U upper triangular (the Cholesky factor of the
+    # row- and column-reversed matrix, reversed back). Then inv(cov) = U^-T U^-1,
+    # so W = U^-1 is upper triangular with W^T W = inv(cov): W = L^T for the
+    # lower Cholesky factor L of the precision, and U itself colours.
+    lower_of_reversed = scipy.linalg.cholesky(regularised[::-1, ::-1], lower=True)
+    upper = lower_of_reversed[::-1, ::-1]
+    whitening = scipy.linalg.solve_triangular(upper, np.eye(p), lower=False)
+    return whitening, upper, rank
