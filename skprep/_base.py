@@ -23,9 +23,19 @@ class StreamingMomentsMixin:
     def _derive_fitted(self, stats):
         raise NotImplementedError
 
+    def _ready(self, stats):
+        """Whether ``stats`` hold enough rows to derive the fitted attributes."""
+        return True
+
     def _accumulate(self, batch):
-        """Merge one batch of statistics and refresh the fitted attributes."""
+        """Merge one batch of statistics and refresh the fitted attributes.
+
+        Estimators that need a minimum number of rows (a covariance needs two)
+        keep accumulating until ``_ready`` says so, so streaming one row at a time
+        works; until then they are not fitted.
+        """
         previous = getattr(self, "_moments", None)
         self._moments = batch if previous is None else previous.merge(batch)
-        self._derive_fitted(self._moments)
+        if self._ready(self._moments):
+            self._derive_fitted(self._moments)
         return self

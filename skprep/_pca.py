@@ -186,6 +186,8 @@ class PCA(
         solver = self._resolve_solver(X.shape)
         self.solver_ = solver
         if solver == "eigh":
+            if isinstance(self.n_components, Integral):
+                self._check_n_components(self.n_components, *X.shape)
             return self._accumulate(moments(X, **self._moments_request()))
         self._fit_svd(X, solver)
         return self
@@ -195,6 +197,8 @@ class PCA(
         """Update the covariance with one more batch of rows (eigh solver).
 
         The result after any number of batches equals ``fit`` on all of them.
+        Batches may be as small as one row; the model is fitted once it has
+        seen at least ``max(2, n_components)`` rows.
 
         Parameters
         ----------
@@ -237,14 +241,19 @@ class PCA(
             return "randomized"
         return "svd"
 
+    def _ready(self, stats):
+        k = self.n_components
+        if isinstance(k, Integral) and k > stats.n_features:
+            self._check_n_components(k, stats.n_rows, stats.n_features)
+        needed = max(2, k if isinstance(k, Integral) else 2)
+        return stats.n_rows >= needed
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "components_")
+
     def _derive_fitted(self, stats):
         """Eigh solver: everything follows from the merged covariance."""
         n = stats.n_rows
-        if n < 2:
-            raise ValueError(
-                "PCA needs at least 2 samples to estimate a covariance; "
-                f"got {n} sample."
-            )
         eigenvalues, eigenvectors = eigh_descending(stats.covariance(ddof=1))
         self.mean_ = stats.mean.copy()
         self._set_spectrum(

@@ -188,7 +188,7 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         self : Whitening
         """
         self._reset()
-        X = self._validate_fit_input(X, first_call=True)
+        X = self._validate_fit_input(X, first_call=True, min_samples=int(self.ddof) + 1)
         stats = moments(X, **self._moments_request())
         if self.shrinkage == "ledoit-wolf":
             # The optimal intensity needs fourth moments, which only the rows have.
@@ -203,6 +203,8 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         """Update the covariance with one more batch of rows.
 
         After any number of batches the model equals ``fit`` on all of them.
+        Batches may be single rows; the model is fitted once it has seen more
+        than ``ddof`` rows.
 
         Parameters
         ----------
@@ -225,8 +227,11 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         X = self._validate_fit_input(X, first_call=first_call)
         return self._accumulate(moments(X, **self._moments_request()))
 
-    def _validate_fit_input(self, X, first_call):
-        return validate_data(self, X, dtype=_FLOATS, reset=first_call)
+    def _validate_fit_input(self, X, first_call, min_samples=1):
+        X = validate_data(
+            self, X, dtype=_FLOATS, reset=first_call, ensure_min_samples=min_samples
+        )
+        return X
 
     def _moments_request(self):
         return {"var": False, "scatter": True}
@@ -236,13 +241,14 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         if hasattr(self, "_ledoit_wolf"):
             del self._ledoit_wolf
 
+    def _ready(self, stats):
+        return stats.n_rows > self.ddof
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "whitening_matrix_")
+
     def _derive_fitted(self, stats):
         n = stats.n_rows
-        if n <= self.ddof:
-            raise ValueError(
-                f"Whitening needs more than ddof={self.ddof} samples to estimate a "
-                f"covariance; got {n} sample."
-            )
         cov = stats.covariance(ddof=self.ddof)
         s = self._shrinkage_intensity()
         if s > 0:
