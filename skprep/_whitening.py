@@ -260,7 +260,12 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         self.covariance_ = cov
         self.shrinkage_ = s
         whitening, colouring, rank = _whitening_matrices(
-            cov, self.method, eps=self.eps, rtol=self.rtol, n_samples=stats.weight
+            cov,
+            self.method,
+            eps=self.eps,
+            rtol=self.rtol,
+            mean=stats.mean,
+            n_samples=stats.weight,
         )
         self.whitening_matrix_ = whitening
         self.colouring_matrix_ = colouring
@@ -344,7 +349,7 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         return tags
 
 
-def _whitening_matrices(cov, method, *, eps, rtol, n_samples):
+def _whitening_matrices(cov, method, *, eps, rtol, mean, n_samples):
     """Whitening matrix, its pseudo-inverse and the numerical rank.
 
     Parameters
@@ -353,8 +358,9 @@ def _whitening_matrices(cov, method, *, eps, rtol, n_samples):
         Covariance (after shrinkage).
     method : str
     eps, rtol : float
-    n_samples : ndarray of shape (p,)
-        Weight behind each variance, for the constant-feature test.
+    mean, n_samples : ndarray of shape (p,)
+        Training mean and the weight behind each variance, for the
+        constant-feature test.
 
     Returns
     -------
@@ -370,7 +376,7 @@ def _whitening_matrices(cov, method, *, eps, rtol, n_samples):
         # Constant features keep scale 1: their row and column of the correlation
         # matrix are zero, so they fall into the dropped null space below.
         scale = safe_scale(
-            np.sqrt(variances), constant_feature_mask(variances, 0.0, n_samples)
+            np.sqrt(variances), constant_feature_mask(variances, mean, n_samples)
         )
         target = cov / np.outer(scale, scale)
     else:
