@@ -1,3 +1,29 @@
-"""Activation normalization layers in NumPy, and estimators built on them."""
+"""Activation normalization in NumPy: pure functions, stateful layers, estimators.
 
-__all__ = []
+:mod:`skprep.nn.functional` holds forward/backward pairs; the layers here wrap
+them with parameters, gradients, running statistics and train/eval modes.
+"""
+
+from . import functional
+from .layers import (
+    BatchNorm,
+    GroupNorm,
+    InstanceNorm,
+    Layer,
+    LayerNorm,
+    Linear,
+    WeightNormLinear,
+)
+
+# Kept sorted. Estimators listed here are picked up by the common checks and the
+# command-line tool.
+__all__ = [
+    "BatchNorm",
+    "GroupNorm",
+    "InstanceNorm",
+    "Layer",
+    "LayerNorm",
+    "Linear",
+    "WeightNormLinear",
+    "functional",
+]
