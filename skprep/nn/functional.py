@@ -42,11 +42,21 @@ __all__ = [
 # --- the shared core ------------------------------------------------------------------
 
 
+def _mean_of_product(a, b, axes):
+    """``np.mean(a * b, axis=axes, keepdims=True)`` without the full-size product."""
+    letters = "abcdefghijklmnopqrstuvwxyz"[: a.ndim]
+    kept = "".join(letters[i] for i in range(a.ndim) if i not in axes)
+    total = np.einsum(f"{letters},{letters}->{kept}", a, b, optimize=False)
+    count = np.prod([a.shape[i] for i in axes])
+    shape = tuple(1 if i in axes else a.shape[i] for i in range(a.ndim))
+    return (total / count).reshape(shape).astype(a.dtype, copy=False)
+
+
 def _normalize(x, axes, eps):
     """Standardise ``x`` over ``axes``; return x_hat, mean, biased var, 1/std."""
     mean = x.mean(axis=axes, keepdims=True)
     centred = x - mean
-    var = np.mean(centred * centred, axis=axes, keepdims=True)
+    var = _mean_of_product(centred, centred, axes)
     inv_std = 1.0 / np.sqrt(var + eps)
     centred *= inv_std  # reuse the buffer: it becomes x_hat
     return centred, mean, var, inv_std
@@ -55,7 +65,7 @@ def _normalize(x, axes, eps):
 def _normalize_backward(d_xhat, x_hat, inv_std, axes):
     """Gradient through the standardisation, given dL/dx_hat."""
     mean_d = d_xhat.mean(axis=axes, keepdims=True)
-    mean_dx = np.mean(d_xhat * x_hat, axis=axes, keepdims=True)
+    mean_dx = _mean_of_product(d_xhat, x_hat, axes)
     dx = d_xhat - mean_d
     dx -= x_hat * mean_dx
     dx *= inv_std
