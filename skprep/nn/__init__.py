@@ -5,6 +5,7 @@ them with parameters, gradients, running statistics and train/eval modes.
 """
 
 from . import functional
+from .conditional import ConditionalBatchNorm
 from .layers import (
     BatchNorm,
     GroupNorm,
@@ -14,15 +15,20 @@ from .layers import (
     Linear,
     WeightNormLinear,
 )
+from .recurrent import BNLSTM, LayerNormLSTM, LayerNormRNN
 
 # Kept sorted. Estimators listed here are picked up by the common checks and the
 # command-line tool.
 __all__ = [
+    "BNLSTM",
     "BatchNorm",
+    "ConditionalBatchNorm",
     "GroupNorm",
     "InstanceNorm",
     "Layer",
     "LayerNorm",
+    "LayerNormLSTM",
+    "LayerNormRNN",
     "Linear",
     "WeightNormLinear",
     "functional",
