@@ -200,7 +200,9 @@ class BNLSTM(_LSTMBase):
         Initial batch-norm scale, as the paper recommends (a unit scale saturates
         the gates).
     eps : float, default=1e-5
-    momentum : float, default=0.1
+    momentum : float or None, default=0.1
+        Running-statistics rule of :class:`~skprep.nn.BatchNorm`, per time step;
+        None averages all batches of a step equally.
     random_state : int, RandomState instance or None, default=None
 
     Attributes
@@ -315,9 +317,13 @@ class BNLSTM(_LSTMBase):
         )
         if self.training:
             m = cache["count"]
-            mean[row] = (1 - self.momentum) * mean[row] + self.momentum * cache["mean"]
+            # The cell term is normalised last in a step, so its counter still
+            # holds the batches seen before this one for all three terms.
+            seen = self.steps_tracked[row] + 1
+            factor = 1.0 / seen if self.momentum is None else self.momentum
+            mean[row] = (1 - factor) * mean[row] + factor * cache["mean"]
             unbiased = cache["var"] * m / (m - 1)
-            var[row] = (1 - self.momentum) * var[row] + self.momentum * unbiased
+            var[row] = (1 - factor) * var[row] + factor * unbiased
             if kind == "c":
                 self.steps_tracked[row] += 1
         return y, cache
