@@ -5,6 +5,7 @@ them with parameters, gradients, running statistics and train/eval modes.
 """
 
 from . import functional
+from ._normalizers import BatchNormalizer, GroupNormalizer, LayerNormalizer
 from .conditional import ConditionalBatchNorm
 from .layers import (
     BatchNorm,
@@ -22,13 +23,16 @@ from .recurrent import BNLSTM, LayerNormLSTM, LayerNormRNN
 __all__ = [
     "BNLSTM",
     "BatchNorm",
+    "BatchNormalizer",
     "ConditionalBatchNorm",
     "GroupNorm",
+    "GroupNormalizer",
     "InstanceNorm",
     "Layer",
     "LayerNorm",
     "LayerNormLSTM",
     "LayerNormRNN",
+    "LayerNormalizer",
     "Linear",
     "WeightNormLinear",
     "functional",
