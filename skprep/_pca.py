@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import StreamingMomentsMixin
 from ._compat import _fit_context
+from ._dask import dask_fit, dispatch_transform, is_dask_collection
 from ._kernels import project_rows
 from ._linalg import deterministic_signs, eigh_descending, safe_scale
 from ._moments import moments
@@ -181,6 +182,10 @@ class PCA(
         -------
         self : PCA
         """
+        if is_dask_collection(X):
+            self._require_streaming_solver("Fitting a Dask collection")
+            self.solver_ = "eigh"
+            return dask_fit(self, X)
         self._reset()
         X = self._validate_fit_input(X, first_call=True)
         solver = self._resolve_solver(X.shape)
@@ -211,16 +216,22 @@ class PCA(
         -------
         self : PCA
         """
-        if self.solver in ("svd", "randomized"):
-            raise ValueError(
-                "partial_fit needs the covariance-based solver; "
-                f"solver={self.solver!r} works on the whole data matrix. Use "
-                "solver='eigh' (or 'auto')."
-            )
+        self._require_streaming_solver("partial_fit")
+        if is_dask_collection(X):
+            self.solver_ = "eigh"
+            return dask_fit(self, X, reset=False)
         first_call = not hasattr(self, "_moments")
         X = self._validate_fit_input(X, first_call=first_call, min_samples=1)
         self.solver_ = "eigh"
         return self._accumulate(moments(X, **self._moments_request()))
+
+    def _require_streaming_solver(self, what):
+        if self.solver in ("svd", "randomized"):
+            raise ValueError(
+                f"{what} needs the covariance-based solver; "
+                f"solver={self.solver!r} works on the whole data matrix. Use "
+                "solver='eigh' (or 'auto')."
+            )
 
     def _validate_fit_input(self, X, first_call, min_samples=2):
         return validate_data(
@@ -335,6 +346,7 @@ class PCA(
         )
         return safe_scale(std, null)
 
+    @dispatch_transform
     def transform(self, X):
         """Project ``X`` on the principal components.
 
@@ -354,6 +366,7 @@ class PCA(
             matrix = matrix / self._whitening_scale()
         return project_rows(X, shift=self.mean_, matrix=matrix)
 
+    @dispatch_transform
     def inverse_transform(self, X):
         """Map component scores back to the feature space (undoing whitening).
 

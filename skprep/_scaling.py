@@ -11,6 +11,7 @@ from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_dat
 
 from ._base import StreamingMomentsMixin
 from ._compat import _check_sample_weight, _fit_context
+from ._dask import dask_fit, dispatch_transform, is_dask_collection
 from ._kernels import affine_columns
 from ._linalg import constant_feature_mask, safe_scale
 from ._moments import moments
@@ -154,6 +155,9 @@ class MinMaxScaler(_MomentsScaler):
         -------
         self : MinMaxScaler
         """
+        if is_dask_collection(X):
+            self._check_feature_range()
+            return dask_fit(self, X)
         self._reset()
         return self.partial_fit(X, y)
 
@@ -173,6 +177,8 @@ class MinMaxScaler(_MomentsScaler):
         self : MinMaxScaler
         """
         self._check_feature_range()
+        if is_dask_collection(X):
+            return dask_fit(self, X, reset=False)
         X = self._validate_fit_input(X, first_call=not hasattr(self, "_moments"))
         return self._accumulate(moments(X, **self._moments_request()))
 
@@ -208,6 +214,7 @@ class MinMaxScaler(_MomentsScaler):
         self.scale_ = (high - low) / safe_scale(self.data_range_, self.data_range_ == 0)
         self.min_ = low - self.data_min_ * self.scale_
 
+    @dispatch_transform
     def transform(self, X):
         """Scale ``X`` with the training minimum and maximum.
 
@@ -235,6 +242,7 @@ class MinMaxScaler(_MomentsScaler):
             bounds=(low, high) if self.clip else None,
         )
 
+    @dispatch_transform
     def inverse_transform(self, X):
         """Map scaled data back to the original units.
 
@@ -358,6 +366,8 @@ class ZScoreScaler(_MomentsScaler):
         -------
         self : ZScoreScaler
         """
+        if is_dask_collection(X):
+            return dask_fit(self, X, sample_weight=sample_weight)
         self._reset()
         return self.partial_fit(X, y, sample_weight)
 
@@ -378,6 +388,8 @@ class ZScoreScaler(_MomentsScaler):
         -------
         self : ZScoreScaler
         """
+        if is_dask_collection(X):
+            return dask_fit(self, X, reset=False, sample_weight=sample_weight)
         X = self._validate_fit_input(X, first_call=not hasattr(self, "_moments"))
         self._refuse_sparse_centring(X)
         if sample_weight is not None:
@@ -416,6 +428,7 @@ class ZScoreScaler(_MomentsScaler):
             self.var_ = None
             self.scale_ = None
 
+    @dispatch_transform
     def transform(self, X):
         """Standardise ``X`` with the training mean and standard deviation.
 
@@ -444,6 +457,7 @@ class ZScoreScaler(_MomentsScaler):
             factor=1.0 / self.scale_ if self.with_std else None,
         )
 
+    @dispatch_transform
     def inverse_transform(self, X):
         """Undo the standardisation.
 

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import StreamingMomentsMixin
 from ._compat import _check_feature_names_in, _fit_context
+from ._dask import dask_fit, dispatch_transform, is_dask_collection
 from ._kernels import project_rows
 from ._linalg import constant_feature_mask, eigh_descending, rank_mask, safe_scale
 from ._moments import moments
@@ -187,6 +188,9 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         -------
         self : Whitening
         """
+        if is_dask_collection(X):
+            self._refuse_ledoit_wolf("on a Dask collection")
+            return dask_fit(self, X)
         self._reset()
         X = self._validate_fit_input(X, first_call=True, min_samples=int(self.ddof) + 1)
         stats = moments(X, **self._moments_request())
@@ -217,15 +221,20 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         -------
         self : Whitening
         """
-        if self.shrinkage == "ledoit-wolf":
-            raise ValueError(
-                "shrinkage='ledoit-wolf' estimates its intensity from all the rows at "
-                "once, so it is available in fit only; pass a float shrinkage to "
-                "partial_fit."
-            )
+        self._refuse_ledoit_wolf("in partial_fit")
+        if is_dask_collection(X):
+            return dask_fit(self, X, reset=False)
         first_call = not hasattr(self, "_moments")
         X = self._validate_fit_input(X, first_call=first_call)
         return self._accumulate(moments(X, **self._moments_request()))
+
+    def _refuse_ledoit_wolf(self, where):
+        if self.shrinkage == "ledoit-wolf":
+            raise ValueError(
+                "shrinkage='ledoit-wolf' estimates its intensity from all the rows at "
+                f"once, so it is available in an in-memory fit only, not {where}; "
+                "pass a float shrinkage instead."
+            )
 
     def _validate_fit_input(self, X, first_call, min_samples=1):
         X = validate_data(
@@ -279,6 +288,7 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
             return self._ledoit_wolf
         return float(self.shrinkage)
 
+    @dispatch_transform
     def transform(self, X):
         """Whiten ``X`` with the training mean and whitening matrix.
 
@@ -295,6 +305,7 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
         return project_rows(X, shift=self.mean_, matrix=self.whitening_matrix_.T)
 
+    @dispatch_transform
     def inverse_transform(self, X):
         """Colour whitened data back to the original features.
 

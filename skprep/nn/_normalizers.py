@@ -9,6 +9,11 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import _fit_context
+from .._dask import (
+    dask_fit_batch_normalizer,
+    dispatch_transform,
+    is_dask_collection,
+)
 from . import functional as F
 from .layers import BatchNorm
 
@@ -136,6 +141,8 @@ class BatchNormalizer(_AffineTransformer):
         -------
         self : BatchNormalizer
         """
+        if is_dask_collection(X):
+            return dask_fit_batch_normalizer(self, X)
         for name in ("running_mean_", "running_var_", "num_batches_tracked_"):
             if hasattr(self, name):
                 delattr(self, name)
@@ -165,6 +172,8 @@ class BatchNormalizer(_AffineTransformer):
         -------
         self : BatchNormalizer
         """
+        if is_dask_collection(X):
+            return dask_fit_batch_normalizer(self, X, reset=False)
         X = self._validate(X, reset=not hasattr(self, "running_mean_"))
         self._train_on(X)
         return self
@@ -192,6 +201,7 @@ class BatchNormalizer(_AffineTransformer):
         self.running_var_ = layer.running_var
         self.num_batches_tracked_ = int(layer.num_batches_tracked)
 
+    @dispatch_transform
     def transform(self, X):
         """Normalise with the running statistics (evaluation mode).
 
@@ -282,6 +292,7 @@ class LayerNormalizer(_AffineTransformer):
     def _normalize(self, X, gamma, beta):
         return F.layer_norm_forward(X, gamma, beta, eps=self.eps)[0]
 
+    @dispatch_transform
     def transform(self, X):
         """Normalise each row over its features.
 

@@ -1,0 +1,247 @@
+"""Fit and transform Dask arrays and DataFrames.
+
+Fitting reduces every row block on the workers to the same
+:class:`~skprep._moments.Moments` record that ``fit`` and ``partial_fit`` use,
+merges the records pairwise in a tree on the scheduler and computes once: only
+the small records (a few vectors, or a d-by-d scatter matrix) travel, never a
+block of data. Transforming maps the fitted estimator over the blocks or
+partitions lazily and returns the same kind of collection.
+
+Nothing here imports Dask until a Dask collection is actually passed in, so Dask
+stays an optional dependency (``pip install "skprep[dask]"``).
+"""
+
+import functools
+
+import numpy as np
+import pandas as pd
+
+from ._moments import moments
+
+__all__ = ["dask_fit", "dask_transform", "dispatch_transform", "is_dask_collection"]
+
+
+def is_dask_collection(X):
+    """Whether ``X`` is a Dask array or DataFrame, without importing Dask."""
+    module = type(X).__module__
+    return module == "dask" or module.startswith(("dask.", "dask_expr"))
+
+
+def _is_dataframe(X):
+    import dask.dataframe as dd
+
+    return isinstance(X, dd.DataFrame)
+
+
+def _as_array(X):
+    """A 2-D Dask array with one column block, and the column names if any."""
+    if _is_dataframe(X):
+        non_numeric = [
+            c for c, t in X.dtypes.items() if not pd.api.types.is_numeric_dtype(t)
+        ]
+        if non_numeric:
+            raise ValueError(
+                f"Columns {non_numeric} are not numeric; select the numeric columns "
+                "before fitting."
+            )
+        return X.to_dask_array(), list(X.columns)
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D Dask array; got {X.ndim}-D with shape {X.shape}."
+        )
+    if X.dtype.kind not in "fiub":
+        raise ValueError(f"Expected a numeric Dask array; got dtype {X.dtype}.")
+    return X.rechunk({1: -1}), None
+
+
+def _record_features(est, n_features, names, reset):
+    if not reset:
+        if n_features != est.n_features_in_:
+            raise ValueError(
+                f"X has {n_features} features, but {type(est).__name__} is expecting "
+                f"{est.n_features_in_} features as input."
+            )
+        return
+    est.n_features_in_ = n_features
+    if names is not None and all(isinstance(n, str) for n in names):
+        est.feature_names_in_ = np.asarray(names, dtype=object)
+    elif hasattr(est, "feature_names_in_"):
+        del est.feature_names_in_
+
+
+def _floating(block):
+    block = np.asarray(block)
+    if block.dtype.kind != "f":
+        block = block.astype(np.float64)
+    if block.ndim == 1:  # a DataFrame partition of one column
+        block = block[:, None]
+    return block
+
+
+def _block_moments(block, request):
+    block = _floating(block)
+    return None if block.shape[0] == 0 else moments(block, **request)
+
+
+def _merge(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a.merge(b)
+
+
+def _tree_reduce(parts):
+    import dask
+
+    while len(parts) > 1:
+        paired = [
+            dask.delayed(_merge)(a, b)
+            for a, b in zip(parts[::2], parts[1::2], strict=False)
+        ]
+        if len(parts) % 2:
+            paired.append(parts[-1])
+        parts = paired
+    (result,) = dask.compute(parts[0])
+    return result
+
+
+def dask_fit(est, X, *, reset=True, sample_weight=None):
+    """Fit a moments-based estimator on a Dask collection.
+
+    Parameters
+    ----------
+    est : estimator with ``_moments_request`` and ``_accumulate``
+    X : dask.array.Array or dask.dataframe.DataFrame
+    reset : bool
+        True for ``fit`` (start afresh), False for ``partial_fit`` (merge into
+        what was seen before).
+    sample_weight : None
+        Weights are not supported on Dask collections.
+
+    Returns
+    -------
+    est
+    """
+    import dask
+
+    if sample_weight is not None:
+        raise ValueError("sample_weight is not supported with Dask collections.")
+    array, names = _as_array(X)
+    n_features = array.shape[1]
+    if reset or not hasattr(est, "n_features_in_"):
+        reset = True
+    _record_features(est, n_features, names, reset)
+    request = est._moments_request()
+    parts = [
+        dask.delayed(_block_moments)(b, request) for b in array.to_delayed().ravel()
+    ]
+    merged = _tree_reduce(parts)
+    if merged is None:
+        raise ValueError("Found array with 0 sample(s); a minimum of 1 is required.")
+    if reset:
+        est._reset()
+    return est._accumulate(merged)
+
+
+def _batch_statistics(block, batch_size):
+    """Per-mini-batch mean and unbiased variance of one block (tail of 1 merged)."""
+    block = _floating(block)
+    n = block.shape[0]
+    starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()
+    stops = starts[1:] + [n]
+    stats = []
+    for start, stop in zip(starts, stops, strict=True):
+        part = block[start:stop]
+        if part.shape[0] < 2:
+            raise ValueError(
+                "A Dask block holds a single row, which has no batch variance; "
+                "rechunk so that every block has at least 2 rows."
+            )
+        stats.append((part.mean(axis=0), part.var(axis=0, ddof=1)))
+    return stats
+
+
+def dask_fit_batch_normalizer(est, X, *, reset=True):
+    """Fit a :class:`~skprep.nn.BatchNormalizer` on a Dask collection.
+
+    Mini-batches are cut within each block (``batch_size`` rows, a one-row tail
+    joining the batch before), their mean and unbiased variance are computed on
+    the workers, and the running-average recurrence, which is sequential by
+    nature, is replayed on the client over those small vectors in block order.
+    The result equals ``fit`` on the in-memory data whenever the block sizes are
+    multiples of ``batch_size``.
+    """
+    import dask
+
+    from .nn.layers import BatchNorm
+
+    if est.shuffle:
+        raise ValueError("shuffle=True is not supported with Dask collections.")
+    array, names = _as_array(X)
+    if reset or not hasattr(est, "running_mean_"):
+        reset = True
+    _record_features(est, array.shape[1], names, reset)
+    est._affine(array.shape[1])
+    blocks = array.to_delayed().ravel()
+    per_block = dask.compute(
+        *[dask.delayed(_batch_statistics)(b, est.batch_size) for b in blocks]
+    )
+    layer = BatchNorm(array.shape[1], eps=est.eps, momentum=est.momentum, affine=False)
+    if not reset:
+        layer.running_mean, layer.running_var = est.running_mean_, est.running_var_
+        layer.num_batches_tracked = np.array(est.num_batches_tracked_)
+    for batch_mean, batch_var in (s for block in per_block for s in block):
+        layer._update_running(batch_mean, batch_var)
+    if int(layer.num_batches_tracked) == 0:
+        raise ValueError("Found array with 0 sample(s); a minimum of 2 is required.")
+    est.running_mean_ = layer.running_mean
+    est.running_var_ = layer.running_var
+    est.num_batches_tracked_ = int(layer.num_batches_tracked)
+    return est
+
+
+def _apply_to_block(block, method):
+    return np.asarray(method(_floating(block)))
+
+
+def _apply_to_partition(frame, method, names):
+    out = method(frame)
+    if isinstance(out, pd.DataFrame):
+        out.index = frame.index
+        return out
+    return pd.DataFrame(np.asarray(out), index=frame.index, columns=names)
+
+
+def dask_transform(est, X, method_name):
+    """Lazily apply ``est.<method_name>`` to every block or partition of ``X``."""
+    method = getattr(est, method_name)
+    if method_name == "transform":
+        names = [str(n) for n in est.get_feature_names_out()]
+    else:
+        names = [
+            str(n) for n in getattr(est, "feature_names_in_", range(est.n_features_in_))
+        ]
+    if _is_dataframe(X):
+        dtype = np.float32 if all(t == np.float32 for t in X.dtypes) else np.float64
+        meta = pd.DataFrame({n: pd.Series(dtype=dtype) for n in names})
+        return X.map_partitions(_apply_to_partition, method, names, meta=meta)
+    array, _ = _as_array(X)
+    dtype = np.float32 if array.dtype == np.float32 else np.float64
+    return array.map_blocks(
+        _apply_to_block, method, dtype=dtype, chunks=(array.chunks[0], (len(names),))
+    )
+
+
+def dispatch_transform(method):
+    """Decorate ``transform``/``inverse_transform`` to accept Dask collections."""
+
+    @functools.wraps(method)
+    def wrapper(self, X, *args, **kwargs):
+        if is_dask_collection(X):
+            return dask_transform(self, X, method.__name__)
+        return method(self, X, *args, **kwargs)
+
+    return wrapper
