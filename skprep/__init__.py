@@ -1,6 +1,7 @@
 """skprep: scikit-learn compatible feature scaling, PCA, whitening and NumPy
 activation normalization."""
 
+from ._config import config_context, get_config, set_config
 from ._pca import PCA
 from ._scaling import MinMaxScaler, ZScoreScaler
 from ._whitening import Whitening
@@ -14,4 +15,7 @@ __all__ = [
     "PCA",
     "Whitening",
     "ZScoreScaler",
+    "config_context",
+    "get_config",
+    "set_config",
 ]

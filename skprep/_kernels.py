@@ -1,13 +1,18 @@
 """Chunked elementwise kernels for applying fitted per-feature maps."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
+from ._config import effective_threads
 from ._moments import iter_row_chunks
 
 __all__ = ["affine_columns", "project_rows"]
 
 
-def affine_columns(X, *, shift=None, factor=None, offset=None, bounds=None, out=None):
+def affine_columns(
+    X, *, shift=None, factor=None, offset=None, bounds=None, out=None, check_inf=False
+):
     """Compute ``(X - shift) * factor + offset`` column-wise, optionally clipped.
 
     The work is done chunk by chunk so every intermediate stays in cache and the
@@ -23,6 +28,10 @@ def affine_columns(X, *, shift=None, factor=None, offset=None, bounds=None, out=
         Clip the result to this interval.
     out : ndarray like ``X`` or None
         Where to write; ``out=X`` works in place. A new array when None.
+    check_inf : bool
+        Raise if the input holds infinity. With finite nonzero factors an infinite
+        output entry means an infinite input entry, so the test runs on the
+        in-cache result chunk instead of costing a separate pass over ``X``.
 
     Returns
     -------
@@ -37,7 +46,8 @@ def affine_columns(X, *, shift=None, factor=None, offset=None, bounds=None, out=
     ]
     shift, factor, offset = terms
     n_rows, n_features = X.shape
-    for rows in iter_row_chunks(n_rows, n_features):
+
+    def apply(rows):
         src, dst = X[rows], out[rows]
         if shift is not None:
             np.subtract(src, shift, out=dst)
@@ -50,9 +60,27 @@ def affine_columns(X, *, shift=None, factor=None, offset=None, bounds=None, out=
             src = dst
         if src is not dst:
             np.copyto(dst, src)
+        if check_inf and np.isinf(dst).any():
+            raise ValueError(
+                "Input contains infinity; only NaN may mark missing values."
+            )
         if bounds is not None:
             np.clip(dst, bounds[0], bounds[1], out=dst)
+
+    _run_chunks(apply, list(iter_row_chunks(n_rows, n_features)))
     return out
+
+
+def _run_chunks(work, chunks):
+    """Run ``work`` on every chunk, on a thread pool when the input is large."""
+    threads = effective_threads(len(chunks))
+    if threads == 1:
+        for rows in chunks:
+            work(rows)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in pool.map(work, chunks):
+            pass
 
 
 def project_rows(X, *, shift, matrix, out=None):

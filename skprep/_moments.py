@@ -23,10 +23,14 @@ float64 one chunk at a time.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from ._config import effective_threads
 
 __all__ = ["Moments", "chunk_row_count", "iter_row_chunks", "moments"]
 
@@ -190,10 +194,27 @@ def moments(
         if scatter:
             raise TypeError("A scatter matrix of sparse input is not supported.")
         return _sparse_moments(X, sample_weight, var=var, minmax=minmax)
-    total = Moments.empty(n_features, var=var, minmax=minmax, scatter=scatter)
-    for rows in iter_row_chunks(n_rows, n_features, chunk_bytes):
+    if scatter:
+        # Each merge of scatter matrices costs O(d^2); chunks of at least d rows
+        # keep that below the O(rows * d^2) of forming them.
+        chunk_bytes = max(chunk_bytes, 8 * n_features * n_features)
+    chunks = list(iter_row_chunks(n_rows, n_features, chunk_bytes))
+
+    def reduce_chunk(rows):
         w = None if sample_weight is None else sample_weight[rows]
-        part = _dense_chunk_moments(X[rows], w, var=var, minmax=minmax, scatter=scatter)
+        return _dense_chunk_moments(X[rows], w, var=var, minmax=minmax, scatter=scatter)
+
+    threads = effective_threads(len(chunks))
+    if threads > 1:
+        # Chunks are independent and NumPy releases the GIL; BLAS is held to one
+        # thread per worker so the pool does not oversubscribe the cores.
+        with threadpool_limits(limits=1), ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(reduce_chunk, chunks))
+    else:
+        parts = map(reduce_chunk, chunks)
+    # Merging in row order makes the result independent of the thread count.
+    total = Moments.empty(n_features, var=var, minmax=minmax, scatter=scatter)
+    for part in parts:
         total = part if total.n_rows == 0 else total.merge(part)
     return total
 

@@ -23,7 +23,15 @@ def _apply(X, original, copy, **terms):
     """Run the affine kernel in place when that cannot touch the caller's array."""
     owns_buffer = not np.may_share_memory(X, original)
     in_place = (owns_buffer or not copy) and X.flags.writeable
-    return affine_columns(X, out=X if in_place else None, **terms)
+    if in_place and X is original and np.isinf(X).any():
+        # Working in place on the caller's array: refuse before writing into it.
+        raise ValueError("Input contains infinity; only NaN may mark missing values.")
+    return affine_columns(X, out=X if in_place else None, check_inf=True, **terms)
+
+
+def _refuse_sparse_infinity(X):
+    if np.isinf(X.data).any():
+        raise ValueError("Input contains infinity; only NaN may mark missing values.")
 
 
 class _MomentsScaler(
@@ -34,12 +42,14 @@ class _MomentsScaler(
     _accept_sparse = False
 
     def _validate_fit_input(self, X, first_call):
+        # The moments core finds infinity on its in-cache chunks (a finite column
+        # sum proves a chunk clean), so validation skips its own full pass.
         return validate_data(
             self,
             X,
             accept_sparse=("csr", "csc") if self._accept_sparse else False,
             dtype=FLOAT_DTYPES,
-            ensure_all_finite="allow-nan",
+            ensure_all_finite=False,
             reset=first_call,
         )
 
@@ -51,7 +61,8 @@ class _MomentsScaler(
             reset=False,
             accept_sparse=("csr", "csc") if self._accept_sparse else False,
             dtype=FLOAT_DTYPES,
-            ensure_all_finite="allow-nan",
+            # Infinity is caught by the transform kernels on each in-cache chunk.
+            ensure_all_finite=False,
             copy=False,
         )
 
@@ -445,6 +456,7 @@ class ZScoreScaler(_MomentsScaler):
         X = self._validate_transform_input(X)
         if sp.issparse(X):
             self._refuse_sparse_centring(X)
+            _refuse_sparse_infinity(X)
             if self.with_std:
                 X = X.copy() if self.copy else X
                 inplace_column_scale(X, 1.0 / self.scale_)
@@ -474,6 +486,7 @@ class ZScoreScaler(_MomentsScaler):
         X = self._validate_transform_input(X)
         if sp.issparse(X):
             self._refuse_sparse_centring(X)
+            _refuse_sparse_infinity(X)
             if self.with_std:
                 X = X.copy() if self.copy else X
                 inplace_column_scale(X, self.scale_)

@@ -1,0 +1,86 @@
+"""Global settings: how many threads the chunked kernels may use."""
+
+import os
+import threading
+from contextlib import contextmanager
+
+__all__ = ["config_context", "get_config", "set_config"]
+
+_settings = threading.local()
+_DEFAULTS = {"n_jobs": None}
+
+
+def _current():
+    if not hasattr(_settings, "values"):
+        _settings.values = dict(_DEFAULTS)
+    return _settings.values
+
+
+def get_config():
+    """Current settings as a dict (a copy).
+
+    Examples
+    --------
+    >>> import skprep
+    >>> skprep.get_config()
+    {'n_jobs': None}
+    """
+    return dict(_current())
+
+
+def set_config(n_jobs=None):
+    """Set how many threads the chunked statistics and transforms may use.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        Threads over row chunks (NumPy releases the GIL, so chunks run truly in
+        parallel). None: up to ``os.cpu_count()`` (at most 8) once the input spans
+        several chunks, one thread for small inputs where threads cost more than
+        they save. 1 disables threading; -1 means all cores.
+
+    Examples
+    --------
+    >>> import skprep
+    >>> skprep.set_config(n_jobs=1)
+    >>> skprep.get_config()["n_jobs"]
+    1
+    >>> skprep.set_config(n_jobs=None)
+    """
+    if n_jobs is not None and (
+        not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1
+    ):
+        raise ValueError(
+            f"n_jobs must be None, -1 or a positive integer; got {n_jobs!r}."
+        )
+    _current()["n_jobs"] = n_jobs
+
+
+@contextmanager
+def config_context(**settings):
+    """Temporarily change settings (see :func:`set_config`).
+
+    Examples
+    --------
+    >>> import skprep
+    >>> with skprep.config_context(n_jobs=2):
+    ...     skprep.get_config()["n_jobs"]
+    2
+    """
+    previous = get_config()
+    set_config(**{**previous, **settings})
+    try:
+        yield
+    finally:
+        set_config(**previous)
+
+
+def effective_threads(n_chunks):
+    """Threads to use for ``n_chunks`` independent chunks."""
+    n_jobs = _current()["n_jobs"]
+    cores = os.cpu_count() or 1
+    if n_jobs is None:
+        n_jobs = min(cores, 8) if n_chunks >= 8 else 1
+    elif n_jobs == -1:
+        n_jobs = cores
+    return max(1, min(n_jobs, n_chunks))
