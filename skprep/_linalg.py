@@ -1,7 +1,6 @@
 """Small numerical helpers shared by the scalers, PCA and whitening."""
 
 import numpy as np
-import scipy.linalg
 
 __all__ = [
     "constant_feature_mask",
@@ -65,7 +64,7 @@ def eigh_descending(matrix):
     eigenvectors : ndarray of shape (n, n)
         Orthonormal columns matching ``eigenvalues``.
     """
-    values, vectors = scipy.linalg.eigh(matrix, check_finite=False, driver="evr")
+    values, vectors = np.linalg.eigh(matrix)
     order = np.argsort(values)[::-1]
     values = np.clip(values[order], 0.0, None)
     vectors = deterministic_signs(vectors[:, order].T).T

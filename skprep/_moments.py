@@ -24,7 +24,7 @@ float64 one chunk at a time.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 import numpy as np
 import scipy.sparse as sp
@@ -156,10 +156,8 @@ class Moments:
         return np.where(self.weight > 0, self.mean, np.nan)
 
     def astuple(self):
+        """The fields in declaration order (for comparisons in tests and tools)."""
         return tuple(getattr(self, f.name) for f in fields(self))
-
-    def with_fields(self, **changes):
-        return replace(self, **changes)
 
 
 def moments(
