@@ -9,18 +9,8 @@ skipped with a line.
 """
 
 import argparse
-import time
 
-import numpy as np
-
-
-def _median_time(fn, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+from _timing import median_time
 
 
 def run(quick=False, repeat=3):
@@ -65,9 +55,9 @@ def run(quick=False, repeat=3):
             ),
         ]
         for name, ours, reference in cases:
-            ours_s = _median_time(lambda ours=ours: ours().fit(X), repeat)
+            ours_s = median_time(lambda ours=ours: ours().fit(X), repeat)
             ref_s = (
-                _median_time(lambda reference=reference: reference().fit(X), repeat)
+                median_time(lambda reference=reference: reference().fit(X), repeat)
                 if reference
                 else float("nan")
             )

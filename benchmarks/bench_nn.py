@@ -8,9 +8,9 @@ the figure says how many memory passes the layer costs.
 """
 
 import argparse
-import time
 
 import numpy as np
+from _timing import median_time
 
 from skprep.nn import BatchNorm, GroupNorm, InstanceNorm, LayerNorm, WeightNormLinear
 
@@ -33,16 +33,6 @@ QUICK = [
 ]
 
 
-def _median_time(fn, repeat):
-    fn()  # warm up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def run(quick=False, repeat=5):
     """Time every layer; return a list of dict rows."""
     rng = np.random.default_rng(0)
@@ -56,9 +46,9 @@ def run(quick=False, repeat=5):
             layer.forward(x)
             layer.backward(dy)
 
-        seconds = _median_time(step, repeat)
+        seconds = median_time(step, repeat)
         scratch = np.empty_like(x)
-        floor = _median_time(
+        floor = median_time(
             lambda x=x, scratch=scratch: np.multiply(x, 1.0, out=scratch), repeat
         )
         rows.append(

@@ -16,7 +16,6 @@ import argparse
 import importlib
 import platform
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -25,15 +24,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-
-def median_time(fn, repeat=5):
-    fn()  # warm-up: page faults, caches, imports
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+from _timing import median_time  # noqa: E402
 
 
 def peak_extra_bytes(fn):

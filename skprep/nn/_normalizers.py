@@ -285,9 +285,13 @@ class LayerNormalizer(_AffineTransformer):
         self
         """
         X = validate_data(self, X, dtype=_FLOATS, reset=True)
+        self._check_width(X.shape[1])
         self._affine(X.shape[1])
         self.fitted_ = True
         return self
+
+    def _check_width(self, n_features):
+        """Hook for subclasses whose settings constrain the feature count."""
 
     def _normalize(self, X, gamma, beta):
         return F.layer_norm_forward(X, gamma, beta, eps=self.eps)[0]
@@ -348,29 +352,12 @@ class GroupNormalizer(LayerNormalizer):
         super().__init__(eps=eps, gamma=gamma, beta=beta)
         self.num_groups = num_groups
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
-        """Record the number of features; check groups and affine parameters.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self
-        """
-        X = validate_data(self, X, dtype=_FLOATS, reset=True)
-        if X.shape[1] % self.num_groups:
+    def _check_width(self, n_features):
+        if n_features % self.num_groups:
             raise ValueError(
                 f"num_groups={self.num_groups} must divide the number of features "
-                f"({X.shape[1]})."
+                f"({n_features})."
             )
-        self._affine(X.shape[1])
-        self.fitted_ = True
-        return self
 
     def _normalize(self, X, gamma, beta):
         return F.group_norm_forward(

@@ -112,6 +112,16 @@ class _RunningStats(Layer):
 
     _buffers = ("running_mean", "running_var", "num_batches_tracked")
 
+    def _setup(self, num_features, eps, momentum, affine, track_running_stats):
+        """Store the settings batch and instance norm share; create their state."""
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        self.params = _affine_params(num_features, affine)
+        self._init_running(num_features, track_running_stats)
+
     def _init_running(self, num_features, track):
         if track:
             self.running_mean = np.zeros(num_features)
@@ -178,13 +188,7 @@ class BatchNorm(_RunningStats):
         track_running_stats=True,
     ):
         super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        self.params = _affine_params(num_features, affine)
-        self._init_running(num_features, track_running_stats)
+        self._setup(num_features, eps, momentum, affine, track_running_stats)
 
     def forward(self, x):
         F._check_channels(x, self.num_features, type(self).__name__)
@@ -244,13 +248,7 @@ class InstanceNorm(_RunningStats):
         track_running_stats=False,
     ):
         super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
-        self.track_running_stats = track_running_stats
-        self.params = _affine_params(num_features, affine)
-        self._init_running(num_features, track_running_stats)
+        self._setup(num_features, eps, momentum, affine, track_running_stats)
 
     def forward(self, x):
         F._check_channels(x, self.num_features, type(self).__name__)
