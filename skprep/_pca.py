@@ -77,15 +77,15 @@ class PCA(
 
     Attributes
     ----------
-    components_ : ndarray of shape (n_components_, n_features)
+    components_ : ndarray of shape (`n_components_`, n_features)
         Principal axes, by decreasing explained variance. Sign convention: the
         entry of largest magnitude of each component is positive, whatever the
         solver.
-    explained_variance_ : ndarray of shape (n_components_,)
+    explained_variance_ : ndarray of shape (`n_components_`,)
         Variance along each component (eigenvalues of :math:`C`, ddof=1).
-    explained_variance_ratio_ : ndarray of shape (n_components_,)
+    explained_variance_ratio_ : ndarray of shape (`n_components_`,)
         Fraction of the total variance along each component.
-    singular_values_ : ndarray of shape (n_components_,)
+    singular_values_ : ndarray of shape (`n_components_`,)
         Singular values of the centred data, :math:`\sqrt{(n - 1)\lambda_j}`.
     mean_ : ndarray of shape (n_features,)
         Training mean.
@@ -98,7 +98,7 @@ class PCA(
         Rows seen in training.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
 
     See Also
@@ -356,7 +356,7 @@ class PCA(
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components_)
+        X_new : ndarray of shape (n_samples, `n_components_`)
             Same floating dtype as the input.
         """
         check_is_fitted(self)
@@ -372,7 +372,7 @@ class PCA(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : array-like of shape (n_samples, `n_components_`)
 
         Returns
         -------

@@ -113,7 +113,7 @@ class MinMaxScaler(_MomentsScaler):
         Rows seen; per-feature counts of non-missing values if any were missing.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
 
     See Also
@@ -318,7 +318,7 @@ class ZScoreScaler(_MomentsScaler):
         Rows seen; per-feature counts of non-missing values if any were missing.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
 
     See Also

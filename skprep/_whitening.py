@@ -97,9 +97,9 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         Training covariance after shrinkage.
     shrinkage_ : float
         Shrinkage intensity used (0 without shrinkage).
-    whitening_matrix_ : ndarray of shape (n_components_, n_features)
+    whitening_matrix_ : ndarray of shape (`n_components_`, n_features)
         :math:`W`; ``transform(X) = (X - mean_) @ whitening_matrix_.T``.
-    colouring_matrix_ : ndarray of shape (n_features, n_components_)
+    colouring_matrix_ : ndarray of shape (n_features, `n_components_`)
         Inverse map used by ``inverse_transform`` (the pseudo-inverse of
         :math:`W`).
     rank_ : int
@@ -111,7 +111,7 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         Rows seen in training.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names, when ``X`` was a DataFrame with string column names.
 
     See Also
@@ -298,7 +298,7 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components_)
+        X_new : ndarray of shape (n_samples, `n_components_`)
             Same floating dtype as the input.
         """
         check_is_fitted(self)
@@ -311,7 +311,7 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : array-like of shape (n_samples, `n_components_`)
 
         Returns
         -------

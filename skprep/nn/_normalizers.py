@@ -84,7 +84,7 @@ class BatchNormalizer(_AffineTransformer):
     running_mean_, running_var_ : ndarray of shape (n_features,)
     num_batches_tracked_ : int
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     Examples
     --------
@@ -248,7 +248,7 @@ class LayerNormalizer(_AffineTransformer):
     Attributes
     ----------
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     Examples
     --------
@@ -332,7 +332,7 @@ class GroupNormalizer(LayerNormalizer):
     Attributes
     ----------
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
 
     Examples
     --------

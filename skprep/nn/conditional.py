@@ -25,7 +25,7 @@ class ConditionalBatchNorm(_RunningStats):
     Parameters
     ----------
     num_features : int
-        Channels C of ``x`` of shape (N, C) or (N, C, *spatial).
+        Channels C of ``x`` of shape (N, C) or (N, C, \\*spatial).
     cond_features : int
         Width D of the conditioning input ``c`` of shape (N, D).
     eps : float, default=1e-5

@@ -114,7 +114,7 @@ def batch_norm_forward(
 
     Parameters
     ----------
-    x : ndarray of shape (N, C) or (N, C, *spatial)
+    x : ndarray of shape (N, C) or (N, C, \*spatial)
     gamma, beta : ndarray of shape (C,) or None
         Affine parameters; None skips the scale or the shift.
     eps : float, default=1e-5
@@ -233,7 +233,7 @@ def layer_norm_forward(x, gamma, beta, *, normalized_ndim=1, eps=1e-5):
 
     Parameters
     ----------
-    x : ndarray of shape (*leading, *normalized_shape)
+    x : ndarray of shape (\\*leading, \\*normalized_shape)
     gamma, beta : ndarray of shape normalized_shape or None
         Elementwise affine parameters.
     normalized_ndim : int, default=1
@@ -303,11 +303,11 @@ def group_norm_forward(x, gamma, beta, *, num_groups, eps=1e-5):
 
     Parameters
     ----------
-    x : ndarray of shape (N, C) or (N, C, *spatial)
+    x : ndarray of shape (N, C) or (N, C, \\*spatial)
     gamma, beta : ndarray of shape (C,) or None
         Per-channel affine parameters.
     num_groups : int
-        Must divide C. ``num_groups=1`` is layer norm over (C, *spatial);
+        Must divide C. ``num_groups=1`` is layer norm over (C, \\*spatial);
         ``num_groups=C`` is instance norm.
     eps : float, default=1e-5
 
@@ -381,7 +381,7 @@ def instance_norm_forward(
 
     Parameters
     ----------
-    x : ndarray of shape (N, C, *spatial), at least one spatial axis
+    x : ndarray of shape (N, C, \\*spatial), at least one spatial axis
     gamma, beta : ndarray of shape (C,) or None
     eps : float, default=1e-5
     use_input_stats : bool, default=True
