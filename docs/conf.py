@@ -1,8 +1,10 @@
 """Sphinx configuration of the skprep documentation."""
 
 import os
+from pathlib import Path
 
 import skprep
+from skprep.cli import build_parser
 
 project = "skprep"
 author = "the skprep developers"
@@ -42,3 +44,8 @@ sphinx_gallery_conf = {
     "download_all_examples": False,
     "remove_config_comments": True,
 }
+
+# The CLI page shows the tool's real --help text, regenerated on every build.
+Path(__file__).with_name("generated_cli_help.txt").write_text(
+    build_parser().format_help(), encoding="utf-8"
+)

@@ -61,7 +61,7 @@ def main(argv=None):
     -------
     int
     """
-    parser = _build_parser()
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         if args.list_methods:
@@ -76,7 +76,8 @@ def main(argv=None):
         return 1
 
 
-def _build_parser():
+def build_parser():
+    """The argument parser of the ``skprep`` command (used for the docs too)."""
     parser = argparse.ArgumentParser(
         prog="skprep",
         description=_DESCRIPTION,
