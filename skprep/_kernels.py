@@ -1,13 +1,18 @@
 """Chunked elementwise kernels for applying fitted per-feature maps."""
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from ._config import effective_threads
-from ._moments import iter_row_chunks
+from ._moments import (
+    column_reduce,
+    iter_row_chunks,
+    quiet_probe,
+    row_blocks,
+    rowwise,
+    run_blocks,
+    tile_row,
+)
 
-__all__ = ["affine_columns", "project_rows"]
+__all__ = ["affine_columns", "has_infinity", "project_rows"]
 
 
 def affine_columns(
@@ -44,43 +49,59 @@ def affine_columns(
         None if t is None else np.asarray(t, dtype=dtype)
         for t in (shift, factor, offset)
     ]
-    shift, factor, offset = terms
+    # Each per-column term repeated for long inner loops (see rowwise).
+    steps = [
+        (ufunc, term, tile_row(term))
+        for ufunc, term in zip((np.subtract, np.multiply, np.add), terms, strict=True)
+        if term is not None
+    ]
     n_rows, n_features = X.shape
 
-    def apply(rows):
-        src, dst = X[rows], out[rows]
-        if shift is not None:
-            np.subtract(src, shift, out=dst)
-            src = dst
-        if factor is not None:
-            np.multiply(src, factor, out=dst)
-            src = dst
-        if offset is not None:
-            np.add(src, offset, out=dst)
-            src = dst
-        if src is not dst:
-            np.copyto(dst, src)
-        if check_inf and np.isinf(dst).any():
-            raise ValueError(
-                "Input contains infinity; only NaN may mark missing values."
-            )
-        if bounds is not None:
-            np.clip(dst, bounds[0], bounds[1], out=dst)
+    def apply(block):
+        for rows in block:
+            src, dst = X[rows], out[rows]
+            for ufunc, term, tiled in steps:
+                rowwise(ufunc, src, term, out=dst, tiled=tiled)
+                src = dst
+            if src is not dst:
+                np.copyto(dst, src)
+            # A finite column sum of the in-cache result proves it free of
+            # infinity; only a NaN (allowed) or an overflow needs the exact test.
+            if check_inf:
+                with quiet_probe():
+                    probe = column_reduce(np.add, dst)
+            if check_inf and not np.isfinite(probe).all() and np.isinf(dst).any():
+                raise ValueError(
+                    "Input contains infinity; only NaN may mark missing values."
+                )
+            if bounds is not None:
+                np.clip(dst, bounds[0], bounds[1], out=dst)
 
-    _run_chunks(apply, list(iter_row_chunks(n_rows, n_features)))
+    # Each task writes one run of consecutive rows, so the pages of a new output
+    # are first touched by the thread that fills them.
+    run_blocks(apply, row_blocks(n_rows, n_features))
     return out
 
 
-def _run_chunks(work, chunks):
-    """Run ``work`` on every chunk, on a thread pool when the input is large."""
-    threads = effective_threads(len(chunks))
-    if threads == 1:
-        for rows in chunks:
-            work(rows)
-        return
-    with ThreadPoolExecutor(threads) as pool:
-        for _ in pool.map(work, chunks):
-            pass
+def has_infinity(X):
+    """Whether dense ``X`` holds +-inf, in one threaded read pass, no temporary.
+
+    A finite column sum of a chunk proves the chunk free of infinity; only
+    chunks whose sum is not finite (NaN, infinity, or overflow) are tested
+    element by element.
+    """
+
+    def scan(block):
+        for rows in block:
+            chunk = X[rows]
+            with quiet_probe():
+                probe = column_reduce(np.add, chunk)
+            if not np.isfinite(probe).all():
+                if np.isinf(chunk).any():
+                    return True
+        return False
+
+    return any(run_blocks(scan, row_blocks(*X.shape)))
 
 
 def project_rows(X, *, shift, matrix, out=None):

@@ -12,7 +12,7 @@ from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_dat
 from ._base import StreamingMomentsMixin
 from ._compat import _check_sample_weight, _fit_context
 from ._dask import dask_fit, dispatch_transform, is_dask_collection
-from ._kernels import affine_columns
+from ._kernels import affine_columns, has_infinity
 from ._linalg import constant_feature_mask, safe_scale
 from ._moments import moments
 
@@ -23,7 +23,7 @@ def _apply(X, original, copy, **terms):
     """Run the affine kernel in place when that cannot touch the caller's array."""
     owns_buffer = not np.may_share_memory(X, original)
     in_place = (owns_buffer or not copy) and X.flags.writeable
-    if in_place and X is original and np.isinf(X).any():
+    if in_place and X is original and has_infinity(X):
         # Working in place on the caller's array: refuse before writing into it.
         raise ValueError("Input contains infinity; only NaN may mark missing values.")
     return affine_columns(X, out=X if in_place else None, check_inf=True, **terms)
@@ -194,7 +194,8 @@ class MinMaxScaler(_MomentsScaler):
         return self._accumulate(moments(X, **self._moments_request()))
 
     def _moments_request(self):
-        return {"var": False, "minmax": True}
+        # The extremes alone: no mean, so fitting is two in-cache reductions.
+        return {"var": False, "minmax": True, "mean": False}
 
     def _check_feature_range(self):
         low, high = self._bounds()

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 import skprep
-from skprep._kernels import affine_columns
+from skprep._kernels import affine_columns, has_infinity
 from skprep._moments import Moments, chunk_row_count, iter_row_chunks, moments
 
 ALL = {"var": True, "minmax": True, "scatter": True}
@@ -272,3 +272,49 @@ def test_affine_kernel_finds_infinity():
     X[60, 2] = -np.inf
     with pytest.raises(ValueError, match="infinity"):
         affine_columns(X, factor=np.ones(3), check_inf=True)
+
+
+def test_extremes_alone_skip_the_mean_and_still_merge():
+    X = _data(18, n=500, d=4)
+    X[7, 2] = np.nan
+    m = moments(X, var=False, minmax=True, mean=False, chunk_bytes=8 * 4 * 30)
+    assert m.mean is None and m.m2 is None
+    assert_array_equal(m.minimum, np.nanmin(X, axis=0))
+    assert_array_equal(m.maximum, np.nanmax(X, axis=0))
+    assert_array_equal(m.n_observed, (~np.isnan(X)).sum(axis=0))
+    halves = moments(X[:200], var=False, minmax=True, mean=False).merge(
+        moments(X[200:], var=False, minmax=True, mean=False)
+    )
+    assert_array_equal(halves.maximum, m.maximum)
+    assert halves.mean is None
+    X[9, 1] = -np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        moments(X, var=False, minmax=True, mean=False)
+
+
+def test_chunks_near_and_far_from_the_origin_in_one_data_set():
+    # Centred chunks take the one-pass sum of squares, offset ones the exact
+    # centred pass; together they must still give the exact statistics.
+    rng = np.random.default_rng(19)
+    X = rng.standard_normal((6000, 2))
+    X[3000:] += 1e6
+    X[:, 1] = 0.1  # constant: never the one-pass formula
+    m = moments(X, chunk_bytes=8 * 2 * 500)
+    for j, col in enumerate(X.T):
+        mu = math.fsum(col) / len(col)
+        assert_allclose(m.mean[j], mu, rtol=1e-14)
+        assert_allclose(m.m2[j], math.fsum((col - mu) ** 2), rtol=1e-9, atol=1e-20)
+    assert m.variance()[1] < 1e-25  # exactly constant up to the roundoff of 0.1
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_has_infinity_scans_every_chunk(n_jobs):
+    X = np.random.default_rng(20).normal(size=(40_000, 6))
+    X[::13, 2] = np.nan
+    with skprep.config_context(n_jobs=n_jobs):
+        assert not has_infinity(X)
+        X[39_999, 5] = np.inf
+        assert has_infinity(X)
+        X[39_999, 5] = 1e308  # sums overflow, but nothing is infinite
+        X[39_998, 5] = 1e308
+        assert not has_infinity(X)
