@@ -23,13 +23,14 @@ float64 one chunk at a time.
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, fields
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ._config import effective_threads
 
@@ -70,13 +71,14 @@ def iter_row_chunks(n_rows, n_features, chunk_bytes=DEFAULT_CHUNK_BYTES):
         yield slice(start, min(start + step, n_rows))
 
 
-def row_blocks(n_rows, n_features, chunk_bytes=DEFAULT_CHUNK_BYTES):
-    """Group the row chunks into runs of consecutive chunks, one task each.
+def row_blocks(n_rows, n_features, chunk_bytes=DEFAULT_CHUNK_BYTES, n_blocks=16):
+    """Group the row chunks into about ``n_blocks`` runs of consecutive chunks.
 
-    Returns a list of lists of ``slice``; the grouping depends on the shape only.
+    Returns a list of lists of ``slice``, one task each; the grouping depends on
+    the arguments only, never on the thread count.
     """
     chunks = list(iter_row_chunks(n_rows, n_features, chunk_bytes))
-    per_block = max(1, min(_MAX_CHUNKS_PER_BLOCK, -(-len(chunks) // 16)))
+    per_block = max(1, min(_MAX_CHUNKS_PER_BLOCK, -(-len(chunks) // n_blocks)))
     return [chunks[i : i + per_block] for i in range(0, len(chunks), per_block)]
 
 
@@ -91,9 +93,16 @@ def run_blocks(work, blocks, *, blas=False):
     threads = min(effective_threads(n_chunks), len(blocks))
     if threads <= 1:
         return [work(block) for block in blocks]
-    limit = threadpool_limits(limits=1) if blas else nullcontext()
+    limit = _blas_controller().limit(limits=1) if blas else nullcontext()
     with limit, ThreadPoolExecutor(threads) as pool:
         return list(pool.map(work, blocks))
+
+
+@functools.cache
+def _blas_controller():
+    # Finding the loaded BLAS libraries reads /proc/self/maps (about 1 ms); the
+    # libraries do not change once NumPy is imported, so look them up once.
+    return ThreadpoolController()
 
 
 def _folded(a):
@@ -219,7 +228,9 @@ class Moments:
                 # The scatter matrix needs complete rows, so every feature shares
                 # the same weights and one scalar correction applies to it all.
                 scatter = self.scatter + other.scatter
-                scatter += np.outer(delta, delta) * (cross[0] if cross.size else 0.0)
+                correction = np.multiply.outer(delta, delta)
+                correction *= cross[0] if cross.size else 0.0
+                scatter += correction
         minimum = maximum = None
         if self.minimum is not None and other.minimum is not None:
             minimum = np.fmin(self.minimum, other.minimum)
@@ -321,22 +332,27 @@ def moments(
     def reduce_block(block):
         scratch = _Scratch(step, n_features)
         parts = []
-        running_scatter = None
+        # Scatter matrices summed as we go, one d-by-d accumulator each for the
+        # chunks centred on their mean and for those summed about zero.
+        sums = {True: None, False: None}
         for rows in block:
             chunk = X[rows]
             w = None if sample_weight is None else sample_weight[rows]
             part = _dense_chunk_moments(chunk, w, scratch, **request)
             if scatter:
-                # Summed as we go: one d-by-d accumulator per block, not per chunk.
-                chunk_scatter = part.pop()
-                if running_scatter is None:
-                    running_scatter = chunk_scatter
+                chunk_scatter = part[-1]
+                raw = part[-2]
+                part[-1] = None
+                if sums[raw] is None:
+                    sums[raw] = chunk_scatter
                 else:
-                    running_scatter += chunk_scatter
+                    sums[raw] += chunk_scatter
             parts.append(part)
-        return _combine_chunks(parts, running_scatter, **request)
+        return _combine_chunks(parts, sums[False], sums[True], **request)
 
-    blocks = row_blocks(n_rows, n_features, chunk_bytes)
+    # With a scatter matrix the per-block work is O(d^2) and BLAS threads well on
+    # its own, so fewer, longer blocks.
+    blocks = row_blocks(n_rows, n_features, chunk_bytes, n_blocks=4 if scatter else 16)
     results = run_blocks(
         reduce_block, blocks, blas=scatter or sample_weight is not None
     )
@@ -425,28 +441,37 @@ def _dense_chunk_moments(chunk, w, scratch, *, mean, var, minmax, scatter):
     n_observed = None if missing is None else n_rows - missing.sum(axis=0)
 
     chunk_mean = m2 = chunk_scatter = None
+    raw = False
     if mean:
         chunk_mean = np.divide(sums, weight, out=np.zeros(n_features), where=weight > 0)
-    if var and not scatter and w is None and missing is None:
-        # One pass over the in-cache chunk where that is safe: the sum of squares
-        # about zero equals m2 + n * mean^2, and rounding in the subtraction grows
-        # with kappa^2 = sumsq / m2 (Chan, Golub & LeVeque's condition number).
-        # Columns with kappa^2 <= _ONE_PASS_MAX_KAPPA2 (|mean| below about 4
-        # standard deviations) lose at most 4 bits this way; any other column --
-        # far from the origin, or constant -- sends the chunk to the exact
-        # centred pass below.
+    centre = var or scatter
+    if centre and w is None and missing is None:
+        # One pass over the in-cache chunk where that is safe: sums of squares
+        # and products about zero equal m2 + n * mean^2 (and scatter + n * mean
+        # mean^T), and rounding in the subtraction grows with kappa^2 = sumsq /
+        # m2 (Chan, Golub & LeVeque's condition number; for the off-diagonal
+        # products with kappa_j * kappa_k). Columns with kappa^2 <=
+        # _ONE_PASS_MAX_KAPPA2 (|mean| below about 4 standard deviations) lose at
+        # most 4 bits this way, and the chunk needs no centred copy; any other
+        # column -- far from the origin, or constant -- sends the chunk to the
+        # exact centred pass below.
         with quiet_probe():
             sumsq = _column_sum_of_squares(values)
-        m2 = sumsq - sums * chunk_mean
+        one_pass_m2 = sumsq - sums * chunk_mean
         if (
             np.isfinite(sumsq).all()
-            and (m2 * _ONE_PASS_MAX_KAPPA2 >= sumsq).all()
-            and (m2 > 0).all()
+            and (one_pass_m2 * _ONE_PASS_MAX_KAPPA2 >= sumsq).all()
+            and (one_pass_m2 > 0).all()
         ):
-            var = False  # done
-        else:
-            m2 = None
-    if var or scatter:
+            if var:
+                m2 = one_pass_m2
+            if scatter:
+                # Products about zero (BLAS syrk); the n * mean mean^T term is
+                # taken off once per block in _combine_chunks.
+                chunk_scatter = values.T @ values
+                raw = True
+            centre = False  # done
+    if centre:
         centred = rowwise(np.subtract, values, chunk_mean, out=scratch(n_rows))
         if missing is not None:
             centred[missing] = 0.0
@@ -471,11 +496,11 @@ def _dense_chunk_moments(chunk, w, scratch, *, mean, var, minmax, scatter):
             maximum = _masked_extreme(np.fmax, kept, n_features, -np.inf)
     part = [n_rows, n_observed, weight, chunk_mean, m2, minimum, maximum]
     if scatter:
-        part.append(chunk_scatter)
+        part += [raw, chunk_scatter]
     return part
 
 
-def _combine_chunks(parts, scatter_sum, *, mean, var, minmax, scatter):
+def _combine_chunks(parts, centred_sum, raw_sum, *, mean, var, minmax, scatter):
     """Exact k-way merge of per-chunk statistics (vectorised Chan update)."""
     n_rows = sum(p[0] for p in parts)
     n_features = parts[0][2].shape[0]
@@ -500,8 +525,24 @@ def _combine_chunks(parts, scatter_sum, *, mean, var, minmax, scatter):
             m2 += (weights * deviation * deviation).sum(axis=0)
         if scatter:
             # Complete rows: one weight per chunk, shared by every feature.
-            weighted = deviation * weights[:, :1]
-            total_scatter = scatter_sum + weighted.T @ deviation
+            # S = sum_c S_c + sum_c w_c d_c d_c^T, where a chunk summed about
+            # zero contributes S_c = G_c - n_c m_c m_c^T. Each correction is
+            # formed as B^T B (BLAS syrk) so the result stays exactly symmetric.
+            if centred_sum is None:
+                # Every chunk summed about zero: the corrections add up to
+                # -N mu mu^T, one rank-one update (symmetric as formed).
+                total_scatter = raw_sum
+                total_scatter -= weight[0] * np.multiply.outer(total_mean, total_mean)
+            else:
+                root = np.sqrt(weights[:, :1])
+                spread = deviation * root
+                total_scatter = spread.T @ spread
+                total_scatter += centred_sum
+                if raw_sum is not None:
+                    raw = np.array([p[7] for p in parts])
+                    offsets = means[raw] * root[raw]
+                    total_scatter += raw_sum
+                    total_scatter -= offsets.T @ offsets
     if minmax:
         minimum = np.fmin.reduce(np.array([p[5] for p in parts]), axis=0)
         maximum = np.fmax.reduce(np.array([p[6] for p in parts]), axis=0)

@@ -318,3 +318,17 @@ def test_has_infinity_scans_every_chunk(n_jobs):
         X[39_999, 5] = 1e308  # sums overflow, but nothing is infinite
         X[39_998, 5] = 1e308
         assert not has_infinity(X)
+
+
+def test_scatter_with_chunks_near_and_far_from_the_origin():
+    # Chunks near the origin sum products about zero, far ones centre first;
+    # blocks mixing both must still give the covariance, exactly symmetric.
+    rng = np.random.default_rng(21)
+    X = rng.standard_normal((4000, 5)) @ rng.standard_normal((5, 5))
+    X[2500:] += 1e5
+    reference = np.cov(X - X.mean(axis=0), rowvar=False)
+    for chunk_bytes in (8 * 5 * 100, 8 * 5 * 700, 2**30):
+        m = moments(X, var=True, scatter=True, chunk_bytes=chunk_bytes)
+        assert_allclose(m.covariance(ddof=1), reference, rtol=1e-9, atol=1e-9)
+        assert_array_equal(m.scatter, m.scatter.T)
+        assert_allclose(np.diag(m.scatter), m.m2, rtol=1e-9)
