@@ -1,197 +1,174 @@
 """The benchmark suite: skprep side by side with the reference a user would pick.
 
-    python benchmarks/run.py                 # everything, full sizes
-    python benchmarks/run.py --quick         # small sizes, a smoke run
-    python benchmarks/run.py --only scalers,pca
-    python benchmarks/run.py --write docs/benchmarks.md
+    python benchmarks/run.py                     # everything, full sizes
+    python benchmarks/run.py --quick             # small sizes, a smoke run
+    python benchmarks/run.py --only scalers,pca  # some suites
+    python benchmarks/run.py --write-docs        # also write docs/benchmarks.rst
+    python benchmarks/run.py --write out.md      # also write a markdown report
 
 Every figure is the median of several repetitions measured in this run, printed
-as a ratio against its reference (scikit-learn, dask-ml, or a hardware floor:
-one read pass ``X.sum(axis=0)`` for fitting and one ``np.copyto`` for
-transforming). Peak extra memory is measured with tracemalloc, which sees NumPy's
-allocations, relative to the size of the input.
+as a ratio against its reference: scikit-learn (``vs scikit-learn``: how many
+times faster skprep is), dask-ml, or a hardware floor measured in the same run
+(``vs floor``: how many floors skprep takes; one read pass ``X.sum(axis=0)`` for
+fitting, one ``np.copyto`` for transforming). Peak memory is measured with
+tracemalloc, which sees NumPy's allocations, as a fraction of the input size.
+
+The suites live in ``bench_scalers.py``, ``bench_pca.py``, ``bench_nn.py`` and
+``bench_dask.py``, each exposing ``run(quick=False) -> list of dict rows``; a
+suite whose module or dependencies cannot be imported is skipped with a line.
 """
 
 import argparse
 import importlib
+import os
 import platform
 import sys
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+DOCS = HERE.parent / "docs"
 sys.path.insert(0, str(HERE))
 
-from _timing import median_time  # noqa: E402
+SUITES = {
+    "scalers": "bench_scalers",
+    "pca": "bench_pca",
+    "nn": "bench_nn",
+    "dask": "bench_dask",
+}
+# Ratio columns of the external suites, which report a single "ratio".
+RATIO_NAMES = {"nn": "in elementwise passes", "dask": "vs dask-ml"}
 
 
-def peak_extra_bytes(fn):
-    tracemalloc.start()
+def run_suite(name, quick):
     try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-def scaler_rows(quick):
-    from sklearn.preprocessing import MinMaxScaler as SkMinMaxScaler
-    from sklearn.preprocessing import StandardScaler
-
-    from skprep import MinMaxScaler, ZScoreScaler
-
-    n = 100_000 if quick else 1_000_000
-    rows = []
-    for dtype in (np.float64, np.float32):
-        X = np.random.default_rng(0).standard_normal((n, 100)).astype(dtype)
-        scratch = np.empty_like(X)
-        read_floor = median_time(lambda X=X: X.sum(axis=0))
-        copy_floor = median_time(lambda X=X, s=scratch: np.copyto(s, X))
-        for name, ours, ref in (
-            ("ZScoreScaler", ZScoreScaler, StandardScaler),
-            ("MinMaxScaler", MinMaxScaler, SkMinMaxScaler),
-        ):
-            fitted, ref_fitted = ours().fit(X), ref().fit(X)
-            fit_s = median_time(lambda ours=ours, X=X: ours().fit(X))
-            ref_fit_s = median_time(lambda ref=ref, X=X: ref().fit(X))
-            tr_s = median_time(lambda f=fitted, X=X: f.transform(X))
-            ref_tr_s = median_time(lambda f=ref_fitted, X=X: f.transform(X))
-            fit_mem = peak_extra_bytes(lambda ours=ours, X=X: ours().fit(X)) / X.nbytes
-            tr_mem = peak_extra_bytes(lambda f=fitted, X=X: f.transform(X)) / X.nbytes
-            case = f"{name} {X.shape} {np.dtype(dtype).name}"
-            rows += [
-                {
-                    "case": f"{case} fit",
-                    "seconds": fit_s,
-                    "vs scikit-learn": ref_fit_s / fit_s,
-                    "vs floor": fit_s / read_floor,
-                    "peak extra memory": fit_mem,
-                },
-                {
-                    "case": f"{case} transform",
-                    "seconds": tr_s,
-                    "vs scikit-learn": ref_tr_s / tr_s,
-                    "vs floor": tr_s / copy_floor,
-                    "peak extra memory": tr_mem,
-                },
-            ]
-    return rows
-
-
-def pca_rows(quick):
-    shapes = (
-        [(20_000, 100), (1_000, 300)] if quick else [(200_000, 100), (5_000, 1_000)]
-    )
-    rows = []
-    for shape in shapes:
-        rng = np.random.default_rng(0)
-        X = rng.standard_normal(shape) @ rng.standard_normal((shape[1], shape[1])) * 0.1
-        rows += _pca_cases(X, k=10)
-    return rows
-
-
-def _pca_cases(X, k):
-    from sklearn.decomposition import PCA as SkPCA
-
-    from skprep import PCA, Whitening
-
-    rows = []
-    for solver, sk_solver in (
-        ("eigh", "covariance_eigh"),
-        ("svd", "full"),
-        ("randomized", "randomized"),
-    ):
-        ours = median_time(lambda s=solver: PCA(k, solver=s, random_state=0).fit(X), 3)
-        ref = median_time(
-            lambda s=sk_solver: SkPCA(k, svd_solver=s, random_state=0).fit(X), 3
-        )
-        rows.append(
-            {
-                "case": f"PCA {solver} vs {sk_solver} {X.shape}",
-                "seconds": ours,
-                "vs scikit-learn": ref / ours,
-            }
-        )
-    ours = median_time(lambda: Whitening("pca").fit(X), 3)
-    ref = median_time(
-        lambda: SkPCA(whiten=True, svd_solver="covariance_eigh").fit(X), 3
-    )
-    rows.append(
-        {
-            "case": f"Whitening(pca) vs PCA(whiten=True) {X.shape}",
-            "seconds": ours,
-            "vs scikit-learn": ref / ours,
-        }
-    )
-    return rows
-
-
-def external_rows(module_name, quick, label):
-    try:
-        module = importlib.import_module(module_name)
+        module = importlib.import_module(SUITES[name])
         found = module.run(quick=quick)
     except ImportError as exc:
-        print(f"skipping {label}: {exc}")
+        print(f"skipping {name}: {exc}")
         return []
     rows = []
     for row in found:
-        entry = {"case": row["case"], "seconds": row["seconds"]}
-        key = "vs dask-ml" if label == "dask" else "in elementwise passes"
-        entry[key] = row["ratio"]
-        rows.append(entry)
+        if "ratio" in row:
+            entry = {"case": row["case"], "seconds": row["seconds"]}
+            entry[RATIO_NAMES.get(name, "ratio")] = row["ratio"]
+            rows.append(entry)
+        else:
+            rows.append(dict(row))
     return rows
 
 
-SUITES = {
-    "scalers": scaler_rows,
-    "pca": pca_rows,
-    "nn": lambda quick: external_rows("bench_nn", quick, "nn"),
-    "dask": lambda quick: external_rows("bench_dask", quick, "dask"),
-}
-
-
 def machine():
+    """One line: CPU model, cores, memory, Python, NumPy, scikit-learn, BLAS."""
     import sklearn
     from threadpoolctl import threadpool_info
 
-    blas = ", ".join(
-        sorted({f"{i['internal_api']} {i['version']}" for i in threadpool_info()})
-    )
     cpu = platform.processor() or platform.machine()
+    memory = ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                memory = f", {int(line.split()[1]) / 2**20:.0f} GiB memory"
+                break
     except OSError:
         pass
-    import os
-
+    blas = ", ".join(
+        sorted(
+            {
+                f"{i['internal_api']} {i['version']} ({i['num_threads']} threads)"
+                for i in threadpool_info()
+                if i["user_api"] == "blas"
+            }
+        )
+    )
     return (
-        f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, scikit-learn {sklearn.__version__}; BLAS: {blas}"
+        f"{cpu}, {os.cpu_count()} cores{memory}; Linux {platform.release()}; "
+        f"Python {platform.python_version()}, NumPy {np.__version__}, "
+        f"scikit-learn {sklearn.__version__}; BLAS: {blas}"
     )
 
 
-def table(rows):
-    columns = ["case", "seconds"] + sorted(
-        {k for r in rows for k in r} - {"case", "seconds"}
-    )
+def _cell(column, value):
+    if value == "":
+        return ""
+    if column == "peak memory":
+        return f"{100 * value:.1f}%"
+    if column == "seconds":
+        return f"{value:.4f}"
+    if column.endswith("error"):
+        return f"{value:.1e}"
+    if isinstance(value, float):
+        return f"{value:.2f}x"
+    return str(value)
+
+
+def _columns(rows):
+    order = [
+        "case",
+        "seconds",
+        "vs scikit-learn",
+        "vs floor",
+        "float32 speed-up",
+        "peak memory",
+    ]
+    present = {k for r in rows for k in r}
+    return [c for c in order if c in present] + sorted(present - set(order))
+
+
+def markdown_table(rows):
+    columns = _columns(rows)
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for r in rows:
-        cells = []
-        for c in columns:
-            v = r.get(c, "")
-            if c == "peak extra memory" and v != "":
-                cells.append(f"{100 * v:.2f}%")
-            elif isinstance(v, float):
-                cells.append(f"{v:.3f}" if c == "seconds" else f"{v:.2f}x")
-            else:
-                cells.append(str(v))
+        cells = [_cell(c, r.get(c, "")) for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def rst_table(rows):
+    columns = _columns(rows)
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for cells in [columns] + [[_cell(c, r.get(c, "")) for c in columns] for r in rows]:
+        lines.append(f"   * - {cells[0]}")
+        lines += [f"     - {cell}" if cell else "     -" for cell in cells[1:]]
+    return "\n".join(lines)
+
+
+RST_INTRO = """\
+Benchmarks
+==========
+
+Produced by ``{command}`` on the machine below; every figure is the median of
+several repetitions measured in the same run.
+
+- ``vs scikit-learn``: scikit-learn's time divided by skprep's (above 1: skprep
+  is faster). The reference is the estimator a user would otherwise pick:
+  ``StandardScaler``/``MinMaxScaler``, ``PCA`` with the matching ``svd_solver``,
+  ``PCA(whiten=True)``.
+- ``vs floor``: skprep's time divided by a hardware floor measured in the same
+  run, one read pass ``X.sum(axis=0)`` for ``fit`` and one copy into an existing
+  array ``np.copyto`` for ``transform`` (both single-threaded NumPy). A
+  ``copy=True`` transform must also allocate its output; the kernel's page
+  faults on that new memory are the difference between the ``np.copyto`` and
+  ``X.copy()`` floor rows.
+- ``float32 speed-up``: the float64 time of the same case divided by the float32
+  time.
+- ``peak memory``: the largest amount of memory allocated during the call
+  (tracemalloc), as a fraction of the input; a ``copy=True`` transform's output
+  alone is 100%.
+- The statistics and transforms run on a thread pool over row chunks (see
+  :func:`skprep.set_config`); scikit-learn's scalers are single-threaded, its
+  PCA uses the multi-threaded BLAS.
+
+Machine: {machine}
+
+Reproduce with ``pip install -e .[test]`` then ``{command}`` (about ten minutes on
+two cores; ``--quick`` for a smoke run).
+"""
 
 
 def main(argv=None):
@@ -201,22 +178,35 @@ def main(argv=None):
         "--only", default=",".join(SUITES), help="comma-separated suites"
     )
     parser.add_argument("--write", metavar="PATH", help="also write a markdown report")
+    parser.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="also write docs/benchmarks.rst (and docs/benchmarks.md)",
+    )
     args = parser.parse_args(argv)
-    report = [f"Machine: {machine()}", ""]
-    for name in args.only.split(","):
-        rows = SUITES[name](args.quick)
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = set(names) - set(SUITES)
+    if unknown:
+        parser.error(f"unknown suites {sorted(unknown)}; choose from {list(SUITES)}")
+    command = " ".join(["python benchmarks/run.py", *(argv or sys.argv[1:])])
+    described = machine()
+    print(f"Machine: {described}")
+    results = []
+    for name in names:
+        rows = run_suite(name, args.quick)
         if rows:
-            text = table(rows)
-            print(f"\n## {name}\n{text}")
-            report += [f"## {name}", "", text, ""]
+            print(f"\n## {name}\n{markdown_table(rows)}", flush=True)
+            results.append((name, rows))
+    markdown = [f"# Benchmarks\n\nProduced by `{command}`.\n\nMachine: {described}\n"]
+    markdown += [f"## {name}\n\n{markdown_table(rows)}\n" for name, rows in results]
     if args.write:
-        command = "python benchmarks/run.py " + " ".join(argv or sys.argv[1:])
-        Path(args.write).write_text(
-            "# Benchmarks\n\nProduced by `"
-            + command.strip()
-            + "`.\n\n"
-            + "\n".join(report)
-        )
+        Path(args.write).write_text("\n".join(markdown))
+    if args.write_docs:
+        rst = [RST_INTRO.format(command=command, machine=described)]
+        for name, rows in results:
+            rst += [f"{name}\n{'-' * len(name)}\n", rst_table(rows), ""]
+        (DOCS / "benchmarks.rst").write_text("\n".join(rst))
+        (DOCS / "benchmarks.md").write_text("\n".join(markdown))
 
 
 if __name__ == "__main__":
