@@ -1,7 +1,9 @@
 """Activation normalization in NumPy: pure functions, stateful layers, estimators.
 
 :mod:`skprep.nn.functional` holds forward/backward pairs; the layers here wrap
-them with parameters, gradients, running statistics and train/eval modes.
+them with parameters, gradients, running statistics and train/eval modes;
+:class:`Sequential` composes them, and the estimators (the normalizer
+transformers and the normalized MLPs) bring them to scikit-learn.
 """
 
 from . import functional
@@ -16,6 +18,8 @@ from .layers import (
     Linear,
     WeightNormLinear,
 )
+from .mlp import NormalizedMLPClassifier, NormalizedMLPRegressor
+from .network import ReLU, Sequential, Tanh
 from .recurrent import BNLSTM, LayerNormLSTM, LayerNormRNN
 
 # Kept sorted. Estimators listed here are picked up by the common checks and the
@@ -34,6 +38,11 @@ __all__ = [
     "LayerNormRNN",
     "LayerNormalizer",
     "Linear",
+    "NormalizedMLPClassifier",
+    "NormalizedMLPRegressor",
+    "ReLU",
+    "Sequential",
+    "Tanh",
     "WeightNormLinear",
     "functional",
 ]
