@@ -145,16 +145,14 @@ def dask_fit(est, X, *, reset=True, sample_weight=None):
 
 
 def _batch_statistics(block, batch_size):
-    """Per-mini-batch mean and unbiased variance of one block (tail of 1 merged)."""
+    """Per-mini-batch mean and unbiased variance of one block."""
+    from .nn._batches import minibatches
+
     block = _floating(block)
     n = block.shape[0]
-    starts = list(range(0, n, batch_size))
-    if len(starts) > 1 and n - starts[-1] == 1:
-        starts.pop()
-    stops = starts[1:] + [n]
     stats = []
-    for start, stop in zip(starts, stops, strict=True):
-        part = block[start:stop]
+    for rows in minibatches(n, batch_size, batch_norm=True):
+        part = block[rows]
         if part.shape[0] < 2:
             raise ValueError(
                 "A Dask block holds a single row, which has no batch variance; "
@@ -167,12 +165,12 @@ def _batch_statistics(block, batch_size):
 def dask_fit_batch_normalizer(est, X, *, reset=True):
     """Fit a :class:`~skprep.nn.BatchNormalizer` on a Dask collection.
 
-    Mini-batches are cut within each block (``batch_size`` rows, a one-row tail
-    joining the batch before), their mean and unbiased variance are computed on
-    the workers, and the running-average recurrence, which is sequential by
-    nature, is replayed on the client over those small vectors in block order.
-    The result equals ``fit`` on the in-memory data whenever the block sizes are
-    multiples of ``batch_size``.
+    Mini-batches are cut within each block as ``fit`` cuts the whole array (a
+    short last batch joins the batch before), their mean and unbiased variance
+    are computed on the workers, and the running-average recurrence, which is
+    sequential by nature, is replayed on the client over those small vectors in
+    block order. The result equals ``fit`` on the in-memory data whenever the
+    block sizes are multiples of ``batch_size``.
     """
     import dask
 

@@ -15,6 +15,7 @@ from .._dask import (
     is_dask_collection,
 )
 from . import functional as F
+from ._batches import minibatches
 from .layers import BatchNorm
 
 __all__ = ["BatchNormalizer", "GroupNormalizer", "LayerNormalizer"]
@@ -65,8 +66,9 @@ class BatchNormalizer(_AffineTransformer):
     Parameters
     ----------
     batch_size : int, default=256
-        Rows per training mini-batch. A last batch of a single row (whose
-        variance is undefined) is merged into the one before.
+        Rows per training mini-batch. A last batch of fewer than
+        ``batch_size / 2`` rows (or of one row, whose variance is undefined)
+        joins the batch before, as in :class:`NormalizedMLPClassifier`.
     momentum : float or None, default=0.1
         ``running = (1 - momentum) * running + momentum * batch`` (unbiased batch
         variance); None averages all batches equally, which for equal batch sizes
@@ -150,12 +152,8 @@ class BatchNormalizer(_AffineTransformer):
         order = np.arange(X.shape[0])
         if self.shuffle:
             check_random_state(self.random_state).shuffle(order)
-        starts = list(range(0, X.shape[0], self.batch_size))
-        if len(starts) > 1 and X.shape[0] - starts[-1] == 1:
-            starts.pop()  # a one-row tail joins the previous batch
-        bounds = starts[1:] + [X.shape[0]]
-        for start, stop in zip(starts, bounds, strict=True):
-            self._train_on(X[order[start:stop]])
+        for rows in minibatches(X.shape[0], self.batch_size, batch_norm=True):
+            self._train_on(X[order[rows]])
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

@@ -26,6 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import _fit_context
+from ._batches import minibatches
 from ._losses import half_squared_error, softmax_cross_entropy
 from ._optim import SGD, Adam
 from .layers import BatchNorm, GroupNorm, LayerNorm, Linear, WeightNormLinear
@@ -360,19 +361,12 @@ class _BaseNormalizedMLP(BaseEstimator):
     def _train_epoch(self, X, targets, batch_size):
         n_rows = X.shape[0]
         order = self._rng.permutation(n_rows) if self.shuffle else np.arange(n_rows)
-        starts = list(range(0, n_rows, batch_size))
-        if (
-            self.normalization == "batch"
-            and len(starts) > 1
-            and n_rows - starts[-1] < 2
-        ):
-            starts.pop()  # a one-row batch has no batch variance: join the previous
-        stops = starts[1:] + [n_rows]
         total = 0.0
         self.network_.train()
-        for start, stop in zip(starts, stops, strict=True):
-            rows = order[start:stop]
-            total += self._train_step(X[rows], targets[rows]) * (stop - start)
+        batch_norm = self.normalization == "batch"
+        for batch in minibatches(n_rows, batch_size, batch_norm=batch_norm):
+            rows = order[batch]
+            total += self._train_step(X[rows], targets[rows]) * rows.shape[0]
         self.loss_ = total / n_rows
         self.loss_curve_.append(self.loss_)
         self.n_iter_ += 1
@@ -478,7 +472,8 @@ _SHARED_PARAMETERS = """\
         L2 penalty on the weight matrices, ``alpha / (2 * batch) * ||W||^2``.
     batch_size : int or "auto", default="auto"
         Mini-batch size; "auto" is ``min(200, n_samples)``. With batch
-        normalization a last batch of one row joins the previous batch.
+        normalization a last batch of fewer than ``batch_size / 2`` rows joins
+        the batch before (a few rows give too noisy batch statistics).
     learning_rate_init : float, default=1e-3
     momentum : float, default=0.9
         Momentum of ``solver="sgd"``.

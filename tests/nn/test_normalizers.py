@@ -6,6 +6,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from skprep.nn import BatchNorm, BatchNormalizer, GroupNormalizer, LayerNormalizer
+from skprep.nn._batches import minibatches
 
 
 @pytest.fixture
@@ -114,3 +115,22 @@ def test_grid_search_in_a_pipeline():
         cv=3,
     ).fit(X, y)
     assert search.best_score_ > 0.9
+
+
+@pytest.mark.parametrize(
+    "n_rows, batch_size, sizes",
+    [
+        (301, 100, [100, 100, 101]),  # one row: no variance
+        (345, 100, [100, 100, 145]),  # 45 < 50 rows: too few for batch statistics
+        (350, 100, [100, 100, 100, 50]),  # half a batch is kept
+        (5, 2, [2, 3]),
+        (1, 4, [1]),
+    ],
+)
+def test_short_last_batches_join_the_one_before(n_rows, batch_size, sizes):
+    got = minibatches(n_rows, batch_size, batch_norm=True)
+    assert [s.stop - s.start for s in got] == sizes
+    assert got[0].start == 0 and got[-1].stop == n_rows
+    plain = minibatches(n_rows, batch_size)
+    assert sum(s.stop - s.start for s in plain) == n_rows
+    assert all(s.stop - s.start == batch_size for s in plain[:-1])
