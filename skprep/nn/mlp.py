@@ -682,6 +682,21 @@ class NormalizedMLPClassifier(ClassifierMixin, _BaseNormalizedMLP):
         logits = self._forward_eval(X)  # checks fitted-ness before classes_ is read
         return self.classes_[np.argmax(logits, axis=1)]
 
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy of :meth:`predict` on ``X`` against ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = False
@@ -788,6 +803,21 @@ class NormalizedMLPRegressor(RegressorMixin, _BaseNormalizedMLP):
         """
         output = self._forward_eval(X)
         return output.ravel() if output.shape[1] == 1 else output
+
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2 of :meth:`predict` on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        return super().score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
