@@ -1,8 +1,11 @@
 """Global settings: how many threads the chunked kernels may use."""
 
+import functools
 import os
 import threading
 from contextlib import contextmanager
+
+from threadpoolctl import ThreadpoolController
 
 __all__ = ["config_context", "get_config", "set_config"]
 
@@ -73,6 +76,24 @@ def config_context(**settings):
         yield
     finally:
         set_config(**previous)
+
+
+@functools.cache
+def _blas_controller():
+    # Finding the loaded BLAS libraries reads /proc/self/maps (about 1 ms); the
+    # libraries do not change once NumPy is imported, so look them up once.
+    return ThreadpoolController()
+
+
+def single_threaded_blas():
+    """Context manager holding BLAS (and OpenMP) to one thread.
+
+    For work that is either already spread over our own thread pool, or too
+    small for BLAS threads to pay: waking OpenBLAS's pool for a small call
+    leaves its threads spinning for a while afterwards, competing for the cores
+    with whatever runs next.
+    """
+    return _blas_controller().limit(limits=1)
 
 
 def effective_threads(n_chunks):

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from ._config import single_threaded_blas
+
 __all__ = [
     "constant_feature_mask",
     "deterministic_signs",
@@ -45,6 +47,13 @@ def safe_scale(scale, constant):
     return scale
 
 
+# Up to this size a symmetric eigendecomposition is as fast on one BLAS thread
+# as on two (measured: 0.6 ms at 100, 6 ms at 300, on 2 cores), and keeping
+# OpenBLAS's pool asleep made a whole PCA fit on 200,000 x 100 data 1.6x faster:
+# woken threads keep spinning into the next chunked pass over the data.
+_SMALL_EIGH = 300
+
+
 def eigh_descending(matrix):
     """Eigendecomposition of a symmetric PSD matrix, largest eigenvalue first.
 
@@ -64,7 +73,11 @@ def eigh_descending(matrix):
     eigenvectors : ndarray of shape (n, n)
         Orthonormal columns matching ``eigenvalues``.
     """
-    values, vectors = np.linalg.eigh(matrix)
+    if matrix.shape[0] <= _SMALL_EIGH:
+        with single_threaded_blas():
+            values, vectors = np.linalg.eigh(matrix)
+    else:
+        values, vectors = np.linalg.eigh(matrix)
     order = np.argsort(values)[::-1]
     values = np.clip(values[order], 0.0, None)
     vectors = deterministic_signs(vectors[:, order].T).T

@@ -23,16 +23,14 @@ float64 one chunk at a time.
 
 from __future__ import annotations
 
-import functools
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, fields
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import ThreadpoolController
 
-from ._config import effective_threads
+from ._config import effective_threads, single_threaded_blas
 
 __all__ = ["Moments", "chunk_row_count", "iter_row_chunks", "moments"]
 
@@ -93,16 +91,9 @@ def run_blocks(work, blocks, *, blas=False):
     threads = min(effective_threads(n_chunks), len(blocks))
     if threads <= 1:
         return [work(block) for block in blocks]
-    limit = _blas_controller().limit(limits=1) if blas else nullcontext()
+    limit = single_threaded_blas() if blas else nullcontext()
     with limit, ThreadPoolExecutor(threads) as pool:
         return list(pool.map(work, blocks))
-
-
-@functools.cache
-def _blas_controller():
-    # Finding the loaded BLAS libraries reads /proc/self/maps (about 1 ms); the
-    # libraries do not change once NumPy is imported, so look them up once.
-    return ThreadpoolController()
 
 
 def _folded(a):

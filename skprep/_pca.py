@@ -9,7 +9,7 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
 )
-from sklearn.utils import check_random_state
+from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.extmath import randomized_svd
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
@@ -194,6 +194,7 @@ class PCA(
             if isinstance(self.n_components, Integral):
                 self._check_n_components(self.n_components, *X.shape)
             return self._accumulate(moments(X, **self._moments_request()))
+        assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
         self._fit_svd(X, solver)
         return self
 
@@ -234,8 +235,15 @@ class PCA(
             )
 
     def _validate_fit_input(self, X, first_call, min_samples=2):
+        # NaN and infinity are refused by the streaming core on its way through
+        # the data (the svd solvers check separately), which spares a pass.
         return validate_data(
-            self, X, dtype=_FLOATS, ensure_min_samples=min_samples, reset=first_call
+            self,
+            X,
+            dtype=_FLOATS,
+            ensure_min_samples=min_samples,
+            reset=first_call,
+            ensure_all_finite=False,
         )
 
     def _moments_request(self):

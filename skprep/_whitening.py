@@ -237,10 +237,16 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
             )
 
     def _validate_fit_input(self, X, first_call, min_samples=1):
-        X = validate_data(
-            self, X, dtype=_FLOATS, reset=first_call, ensure_min_samples=min_samples
+        # NaN and infinity are refused by the streaming core on its way through
+        # the data, which spares a pass.
+        return validate_data(
+            self,
+            X,
+            dtype=_FLOATS,
+            reset=first_call,
+            ensure_min_samples=min_samples,
+            ensure_all_finite=False,
         )
-        return X
 
     def _moments_request(self):
         return {"var": False, "scatter": True}

@@ -180,3 +180,17 @@ def test_wrong_feature_count_at_transform():
         pca.transform(np.ones((3, 5)))
     with pytest.raises(ValueError, match="2 components"):
         pca.inverse_transform(np.ones((3, 3)))
+
+
+@pytest.mark.parametrize("solver", ["eigh", "svd", "randomized"])
+@pytest.mark.parametrize(
+    "bad, message", [(np.nan, "NaN"), (np.inf, "infinity"), (-np.inf, "infinity")]
+)
+def test_nan_and_infinity_are_refused_by_every_solver(solver, bad, message):
+    X = np.random.default_rng(0).normal(size=(60, 5))
+    X[17, 3] = bad
+    with pytest.raises(ValueError, match=message):
+        PCA(n_components=2, solver=solver, random_state=0).fit(X)
+    if solver == "eigh":
+        with pytest.raises(ValueError, match=message):
+            PCA(n_components=2).partial_fit(X)

@@ -258,3 +258,16 @@ def test_wrong_width_is_named(X):
         w.transform(X[:, :4])
     with pytest.raises(ValueError, match="outputs 5"):
         w.inverse_transform(X[:, :4])
+
+
+@pytest.mark.parametrize("shrinkage", [None, "ledoit-wolf"])
+@pytest.mark.parametrize(
+    "bad, message", [(np.nan, "NaN"), (np.inf, "infinity"), (-np.inf, "infinity")]
+)
+def test_nan_and_infinity_are_refused(shrinkage, bad, message):
+    X = np.random.default_rng(0).normal(size=(60, 5))
+    X[17, 3] = bad
+    with pytest.raises(ValueError, match=message):
+        Whitening(shrinkage=shrinkage).fit(X)
+    with pytest.raises(ValueError, match=message):
+        Whitening().partial_fit(X)
