@@ -16,6 +16,7 @@ import functools
 import numpy as np
 import pandas as pd
 
+from ._config import config_context
 from ._moments import moments
 
 __all__ = ["dask_fit", "dask_transform", "dispatch_transform", "is_dask_collection"]
@@ -78,30 +79,50 @@ def _floating(block):
     return block
 
 
+def _one_thread(function):
+    """Run ``function`` single-threaded inside a Dask task.
+
+    The scheduler already keeps every core busy with one task per thread; our
+    own thread pool inside a task would only oversubscribe them (measured on 2
+    workers x 1 thread: a MinMaxScaler fit 10% slower).
+    """
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with config_context(n_jobs=1):
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+@_one_thread
 def _block_moments(block, request):
     block = _floating(block)
     return None if block.shape[0] == 0 else moments(block, **request)
 
 
-def _merge(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a.merge(b)
+def _merge(*records):
+    total = None
+    for record in records:
+        if record is not None:
+            total = record if total is None else total.merge(record)
+    return total
+
+
+# Records merged per task. A merge of small records costs far less than the
+# scheduler's round trip for a task, so a wide tree (as Dask's own reductions
+# use) beats a binary one: on 8 blocks, one merge task instead of seven.
+_MERGE_FAN_IN = 8
 
 
 def _tree_reduce(parts):
     import dask
 
     while len(parts) > 1:
-        paired = [
-            dask.delayed(_merge)(a, b)
-            for a, b in zip(parts[::2], parts[1::2], strict=False)
+        parts = [
+            dask.delayed(_merge)(*parts[i : i + _MERGE_FAN_IN])
+            for i in range(0, len(parts), _MERGE_FAN_IN)
         ]
-        if len(parts) % 2:
-            paired.append(parts[-1])
-        parts = paired
     (result,) = dask.compute(parts[0])
     return result
 
@@ -144,6 +165,7 @@ def dask_fit(est, X, *, reset=True, sample_weight=None):
     return est._accumulate(merged)
 
 
+@_one_thread
 def _batch_statistics(block, batch_size):
     """Per-mini-batch mean and unbiased variance of one block."""
     from .nn._batches import minibatches
@@ -201,10 +223,12 @@ def dask_fit_batch_normalizer(est, X, *, reset=True):
     return est
 
 
+@_one_thread
 def _apply_to_block(block, method):
     return np.asarray(method(_floating(block)))
 
 
+@_one_thread
 def _apply_to_partition(frame, method, names):
     out = method(frame)
     if isinstance(out, pd.DataFrame):

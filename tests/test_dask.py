@@ -38,7 +38,10 @@ def _never_compute(*args, **kwargs):
 
 @pytest.mark.parametrize("name", sorted(ESTIMATORS))
 @pytest.mark.parametrize(
-    "chunks", [(250, 5), (97, 2), (1003, 5)], ids=["even", "uneven", "one"]
+    "chunks",
+    [(250, 5), (97, 2), (1003, 5), (13, 5)],
+    # "many": 78 blocks, so the merge tree has three levels.
+    ids=["even", "uneven", "one", "many"],
 )
 def test_dask_array_fit_equals_in_memory_fit(X, name, chunks):
     make, attributes = ESTIMATORS[name]
