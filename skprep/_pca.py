@@ -11,14 +11,13 @@ from sklearn.base import (
 )
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.extmath import randomized_svd
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import StreamingMomentsMixin
 from ._compat import _fit_context
 from ._dask import dask_fit, dispatch_transform, is_dask_collection
 from ._kernels import project_rows
-from ._linalg import deterministic_signs, eigh_descending, safe_scale
+from ._linalg import deterministic_signs, eigh_descending, randomized_svd, safe_scale
 from ._moments import moments
 
 __all__ = ["PCA"]
@@ -72,8 +71,12 @@ class PCA(
         Seed of the randomized solver.
     n_oversamples : int, default=10
         Extra random vectors of the randomized solver.
-    n_iter : int, default=4
-        Power iterations of the randomized solver.
+    n_iter : int or "auto", default="auto"
+        Power iterations of the randomized solver. "auto": 7 when
+        ``n_components`` is below a tenth of ``min(n_samples, n_features)``,
+        4 otherwise (the rule and the random draws of scikit-learn's
+        ``PCA(svd_solver="randomized")``, so both give the same components for
+        the same integer ``random_state``).
 
     Attributes
     ----------
@@ -147,7 +150,7 @@ class PCA(
         "whiten": ["boolean"],
         "random_state": ["random_state"],
         "n_oversamples": [Interval(Integral, 0, None, closed="left")],
-        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -158,7 +161,7 @@ class PCA(
         whiten=False,
         random_state=None,
         n_oversamples=10,
-        n_iter=4,
+        n_iter="auto",
     ):
         self.n_components = n_components
         self.solver = solver
@@ -273,11 +276,19 @@ class PCA(
     def _derive_fitted(self, stats):
         """Eigh solver: everything follows from the merged covariance."""
         n = stats.n_rows
-        eigenvalues, eigenvectors = eigh_descending(stats.covariance(ddof=1))
+        covariance = stats.covariance(ddof=1)
+        # A fixed number of components needs only the leading eigenpairs; the
+        # ratios and the noise variance need the total, which is the trace.
+        k = self.n_components
+        leading = k if isinstance(k, Integral) else None
+        eigenvalues, eigenvectors = eigh_descending(covariance, n_leading=leading)
         self.mean_ = stats.mean.copy()
-        self._set_spectrum(
-            eigenvectors.T, eigenvalues, n, total_variance=eigenvalues.sum()
+        total = (
+            eigenvalues.sum()
+            if eigenvalues.size == covariance.shape[0]
+            else max(float(np.trace(covariance)), 0.0)
         )
+        self._set_spectrum(eigenvectors.T, eigenvalues, n, total_variance=total)
 
     def _fit_svd(self, X, solver):
         n, d = X.shape
@@ -298,12 +309,11 @@ class PCA(
                 )
             self._check_n_components(k, n, d)
             total = np.einsum("ij,ij->", centred, centred) / (n - 1)
-            _, s, vt = randomized_svd(
+            s, vt = randomized_svd(
                 centred,
                 k,
                 n_oversamples=self.n_oversamples,
                 n_iter=self.n_iter,
-                flip_sign=False,
                 random_state=check_random_state(self.random_state),
             )
             variances = s**2 / (n - 1)

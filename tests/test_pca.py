@@ -194,3 +194,40 @@ def test_nan_and_infinity_are_refused_by_every_solver(solver, bad, message):
     if solver == "eigh":
         with pytest.raises(ValueError, match=message):
             PCA(n_components=2).partial_fit(X)
+
+
+@pytest.mark.parametrize("shape", [(600, 80), (40, 80)], ids=["tall", "wide"])
+def test_few_leading_eigenpairs_equal_the_full_decomposition(shape):
+    # n_components=4 of 80 features takes only the leading eigenpairs (LAPACK's
+    # subset driver); everything derived must match the full decomposition.
+    X = _low_rank_data(*shape, rank=10, seed=5)
+    few = PCA(n_components=4, solver="eigh").fit(X)
+    full = PCA(n_components=None, solver="eigh").fit(X)
+    assert_allclose(few.explained_variance_, full.explained_variance_[:4], rtol=1e-10)
+    assert_allclose(few.components_, full.components_[:4], atol=1e-8)
+    assert_allclose(
+        few.explained_variance_ratio_, full.explained_variance_ratio_[:4], rtol=1e-10
+    )
+    discarded = full.explained_variance_[4 : min(shape)]
+    assert_allclose(few.noise_variance_, discarded.mean(), rtol=1e-8)
+    assert_allclose(few.score(X), PCA(4, solver="svd").fit(X).score(X), rtol=1e-8)
+
+
+@pytest.mark.parametrize("shape", [(500, 60), (60, 500)], ids=["tall", "wide"])
+@pytest.mark.parametrize("n_iter", ["auto", 1, 5])
+def test_randomized_solver_matches_scikit_learn_draw_for_draw(shape, n_iter):
+    from sklearn.decomposition import PCA as SkPCA
+
+    X = _low_rank_data(*shape, rank=20, seed=6, noise=0.5)
+    before = X.copy()
+    ours = PCA(8, solver="randomized", n_iter=n_iter, random_state=2).fit(X)
+    ref = SkPCA(8, svd_solver="randomized", iterated_power=n_iter, random_state=2)
+    ref.fit(X)
+    assert_array_equal(X, before)
+    assert_allclose(ours.explained_variance_, ref.explained_variance_, rtol=1e-10)
+    assert_allclose(np.abs(ours.components_), np.abs(ref.components_), atol=1e-8)
+    if n_iter == 1:
+        # One power iteration is visibly approximate, so the agreement above is
+        # the same algorithm and draws, not two exact SVDs.
+        exact = PCA(8, solver="svd").fit(X).explained_variance_
+        assert np.max(np.abs(ours.explained_variance_ - exact) / exact) > 1e-6
