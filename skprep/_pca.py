@@ -17,7 +17,13 @@ from ._base import StreamingMomentsMixin
 from ._compat import _fit_context
 from ._dask import dask_fit, dispatch_transform, is_dask_collection
 from ._kernels import project_rows
-from ._linalg import deterministic_signs, eigh_descending, randomized_svd, safe_scale
+from ._linalg import (
+    centred_svd,
+    deterministic_signs,
+    eigh_descending,
+    randomized_svd,
+    safe_scale,
+)
 from ._moments import moments
 
 __all__ = ["PCA"]
@@ -293,14 +299,12 @@ class PCA(
     def _fit_svd(self, X, solver):
         n, d = X.shape
         self.mean_ = X.mean(axis=0, dtype=np.float64)
-        centred = np.asarray(X, dtype=np.float64) - self.mean_
         if solver == "svd":
-            _, s, vt = scipy.linalg.svd(
-                centred, full_matrices=False, check_finite=False, overwrite_a=True
-            )
+            s, vt = centred_svd(X, self.mean_)
             variances = s**2 / (n - 1)
             total = variances.sum()
         else:
+            centred = np.asarray(X, dtype=np.float64) - self.mean_
             k = self.n_components
             if not isinstance(k, Integral):
                 raise ValueError(
