@@ -244,13 +244,14 @@ class MinMaxScaler(_MomentsScaler):
         X = self._validate_transform_input(X)
         low, high = self._bounds()
         # Subtracting the minimum first keeps data far from the origin exact.
+        # Adding a zero lower bound would cost a pass over the output for nothing.
         return _apply(
             X,
             original,
             self.copy,
             shift=self.data_min_,
             factor=self.scale_,
-            offset=np.full(self.n_features_in_, low),
+            offset=None if low == 0 else np.full(self.n_features_in_, low),
             bounds=(low, high) if self.clip else None,
         )
 
