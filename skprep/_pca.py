@@ -1,5 +1,6 @@
 """Principal component analysis by covariance eigendecomposition or by SVD."""
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -452,18 +453,52 @@ class PCA(
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
-        cov = self.get_covariance()
-        sign, logdet = np.linalg.slogdet(cov)
-        if sign <= 0:
-            raise ValueError(
-                "The model covariance is singular (no discarded variance and a "
-                "rank-deficient spectrum); score needs fewer n_components than the "
-                "rank of the data."
-            )
+        variances, noise = self._model_variances()
         centred = X - self.mean_
-        mahalanobis = np.einsum("ij,ij->i", centred @ self.get_precision(), centred)
-        d = X.shape[1]
+        scores = centred @ self.components_.T
+        mahalanobis = np.einsum("ij,ij->i", scores, scores / variances)
+        d, k = X.shape[1], self.n_components_
+        logdet = np.log(variances).sum()
+        if k < d:
+            # The part of each row off the components, formed explicitly: taking
+            # it as |x|^2 - |scores|^2 would cancel when the noise is small.
+            residual = centred - scores @ self.components_
+            mahalanobis += np.einsum("ij,ij->i", residual, residual) / noise
+            logdet += (d - k) * np.log(noise)
         return -0.5 * (d * np.log(2 * np.pi) + logdet + mahalanobis)
+
+    def _model_variances(self):
+        """Eigenvalues of :meth:`get_covariance`: per component, then the noise.
+
+        The covariance of probabilistic PCA has the eigenvalue
+        ``max(explained_variance_, noise_variance_)`` along each component and
+        ``noise_variance_`` across the rest. Eigenvalues within roundoff of zero
+        (rank-deficient data with no discarded variance) are raised to the
+        roundoff level ``eps * d * largest`` with a warning: left alone, their
+        sign -- hence whether the likelihood exists at all -- would depend on the
+        last bits of the eigendecomposition, which differ between machines.
+        """
+        variances = np.maximum(self.explained_variance_, self.noise_variance_)
+        noise = self.noise_variance_
+        d = self.components_.shape[1]
+        largest = max(float(variances.max(initial=0.0)), noise)
+        floor = np.finfo(np.float64).eps * d * (largest if largest > 0 else 1.0)
+        low = int((variances <= floor).sum())
+        low += (d - self.n_components_) * (noise <= floor)
+        if low:
+            warnings.warn(
+                f"The model covariance is singular to working precision ({low} of "
+                f"its {d} variances are zero up to roundoff): the data's rank is "
+                "below n_components, and no variance is left for the noise. Those "
+                f"variances were raised to {floor:.3g}, so the log-likelihood is "
+                "dominated by them; use n_components below the rank of the data "
+                "for a meaningful score.",
+                UserWarning,
+                stacklevel=3,
+            )
+            variances = np.maximum(variances, floor)
+            noise = max(noise, floor)
+        return variances, noise
 
     def score(self, X, y=None):
         """Average log-likelihood of the rows of ``X``.

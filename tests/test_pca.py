@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -131,6 +133,31 @@ def test_covariance_precision_and_probabilistic_score():
     expected = multivariate_normal(mean=pca.mean_, cov=cov).logpdf(X)
     assert_allclose(pca.score_samples(X), expected, rtol=1e-10)
     assert pca.score(X) == pytest.approx(expected.mean())
+
+
+@pytest.mark.parametrize("n_components", [None, 4])
+def test_score_of_rank_deficient_data_does_not_hang_on_roundoff(n_components):
+    # Rank 3 in 6 features: with 4 or more components no variance is left for
+    # the noise and the smallest eigenvalues are zero up to roundoff, whose sign
+    # differs between machines. The score must not depend on that sign.
+    X = _low_rank_data(200, 6, 3, 10, noise=0.0)
+    pca = PCA(n_components=n_components).fit(X)
+    scores = []
+    for tiny in (1e-20, -1e-20):
+        pca.explained_variance_ = pca.explained_variance_.copy()
+        pca.explained_variance_[-1] = tiny
+        with pytest.warns(UserWarning, match="singular to working precision"):
+            scores.append(pca.score_samples(X))
+    assert np.isfinite(scores[0]).all()
+    assert_array_equal(scores[0], scores[1])
+
+
+def test_score_of_full_rank_data_does_not_warn():
+    X = _low_rank_data(300, 5, 5, 11, noise=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for k in (None, 2):
+            assert np.isfinite(PCA(n_components=k).fit(X).score(X))
 
 
 def test_grid_search_chooses_n_components_without_labels():
