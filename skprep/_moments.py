@@ -35,12 +35,13 @@ from ._config import effective_threads, single_threaded_blas
 
 __all__ = ["Moments", "chunk_row_count", "iter_row_chunks", "moments"]
 
-# 2 MiB of float64 per chunk, about one core's L2 cache: the passes after the
-# first read from memory mostly run from cache, and the peak extra memory of a
-# fit stays far below the input size. Measured on a 2-core machine with 1e6 x 100
-# data: 1 MiB chunks were 10-20% slower with two threads (more GIL hand-offs
-# between the workers), 4 MiB no faster.
-DEFAULT_CHUNK_BYTES = 2 * 2**20
+# 4 MiB of float64 per chunk: the passes after the first read from memory mostly
+# run from cache, and the peak extra memory of a fit stays far below the input
+# size. Measured with 1e6 x 100 data and two threads: on a 2-core Xeon 1 MiB was
+# 10-20% slower than 2 MiB and 4 MiB no faster; on a 2-core EPYC (512 KiB L2,
+# large L3) 2 MiB was 1.2-1.5x slower than 4 MiB (float32 min/max 50 vs 34 ms),
+# because every chunk costs the two workers a few GIL hand-offs.
+DEFAULT_CHUNK_BYTES = 4 * 2**20
 
 # Reductions along axis 0 of a C-ordered (rows, d) chunk run an inner loop of
 # only d elements per row. Viewing ``_FOLD`` consecutive rows as one row of
@@ -401,8 +402,12 @@ def moments(
         n_blocks=4 if scatter else 16,
         min_rows=16 * n_features if scatter else 1,
     )
-    # Which library forms the products: see _gram_upper.
-    triangles = scatter and sample_weight is None and block_threads(blocks) == 1
+    # Which library forms the products (see _gram_upper): SciPy's syrk for a
+    # single block, which never goes to the pool; NumPy's matmul for several,
+    # whether or not they run in parallel. The choice follows the blocks, never
+    # the thread count: the two libraries' kernels may round differently, and
+    # the result must be the same for every n_jobs.
+    triangles = scatter and sample_weight is None and len(blocks) == 1
     results = run_blocks(
         reduce_block, blocks, blas=scatter or sample_weight is not None
     )
