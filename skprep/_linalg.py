@@ -282,7 +282,8 @@ def centred_svd(X, mean, *, chunk_bytes=None):
         Finite values; any floating dtype (chunks are promoted to float64).
     mean : ndarray of shape (d,)
     chunk_bytes : int, default=None
-        Float64 size of a row chunk; None: 2 MiB, and at least ``8 d`` rows.
+        Float64 size of a row chunk; None: the default chunk size (4 MiB),
+        and at least ``8 d`` rows.
 
     Returns
     -------
