@@ -23,10 +23,14 @@ def _apply(X, original, copy, **terms):
     """Run the affine kernel in place when that cannot touch the caller's array."""
     owns_buffer = not np.may_share_memory(X, original)
     in_place = (owns_buffer or not copy) and X.flags.writeable
-    if in_place and X is original and has_infinity(X):
+    checked = in_place and X is original
+    if checked and has_infinity(X):
         # Working in place on the caller's array: refuse before writing into it.
         raise ValueError("Input contains infinity; only NaN may mark missing values.")
-    return affine_columns(X, out=X if in_place else None, check_inf=True, **terms)
+    # Otherwise the kernel finds infinity on its in-cache result chunks.
+    return affine_columns(
+        X, out=X if in_place else None, check_inf=not checked, **terms
+    )
 
 
 def _refuse_sparse_infinity(X):
