@@ -171,8 +171,9 @@ several repetitions measured in the same run.
 
 Machine: {machine}
 
-Reproduce with ``pip install -e .[test]`` then ``{command}`` (about ten minutes on
-two cores; ``--quick`` for a smoke run).
+Reproduce with ``pip install -e .[test] dask-ml`` (dask-ml only for the Dask
+rows) then ``{command}`` (about ten minutes on two cores; ``--quick`` for a smoke
+run).
 """
 
 
