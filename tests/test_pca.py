@@ -136,7 +136,7 @@ def test_covariance_precision_and_probabilistic_score():
 
 
 @pytest.mark.parametrize("n_components", [None, 4])
-def test_score_of_rank_deficient_data_does_not_hang_on_roundoff(n_components):
+def test_score_of_rank_deficient_data_does_not_depend_on_roundoff_sign(n_components):
     # Rank 3 in 6 features: with 4 or more components no variance is left for
     # the noise and the smallest eigenvalues are zero up to roundoff, whose sign
     # differs between machines. The score must not depend on that sign.
