@@ -58,13 +58,10 @@ fig.tight_layout()
 def neighbour_correlation(data):
     """Mean correlation of horizontally adjacent pixels over the patch."""
     grid = data.reshape(len(data), 8, 8)
-    left, right = (
-        grid[:, :, :-1].reshape(len(data), -1),
-        grid[:, :, 1:].reshape(len(data), -1),
-    )
-    return np.mean(
-        [np.corrcoef(left[:, j], right[:, j])[0, 1] for j in range(left.shape[1])]
-    )
+    left = grid[:, :, :-1].reshape(len(data), -1)
+    right = grid[:, :, 1:].reshape(len(data), -1)
+    pairs = zip(left.T, right.T, strict=True)
+    return np.mean([np.corrcoef(a, b)[0, 1] for a, b in pairs])
 
 
 variances = np.var(Z, axis=0)
