@@ -10,7 +10,8 @@ from threadpoolctl import ThreadpoolController
 __all__ = ["config_context", "get_config", "set_config"]
 
 _settings = threading.local()
-_DEFAULTS = {"n_jobs": None}
+_DEFAULTS = {"n_jobs": None, "kernels": "auto"}
+_KERNELS = ("auto", "numpy", "numba")
 
 
 def _current():
@@ -26,13 +27,13 @@ def get_config():
     --------
     >>> import skprep
     >>> skprep.get_config()
-    {'n_jobs': None}
+    {'n_jobs': None, 'kernels': 'auto'}
     """
     return dict(_current())
 
 
-def set_config(n_jobs=None):
-    """Set how many threads the chunked statistics and transforms may use.
+def set_config(n_jobs=None, kernels=None):
+    """Set how many threads the chunked statistics and transforms may use, and how.
 
     Parameters
     ----------
@@ -41,6 +42,14 @@ def set_config(n_jobs=None):
         parallel). None: up to ``os.cpu_count()`` (at most 8) once the input spans
         several chunks, one thread for small inputs where threads cost more than
         they save. 1 disables threading; -1 means all cores.
+    kernels : {"auto", "numpy", "numba"} or None
+        What reduces dense chunks to their mean, variance and extremes.
+        ``"numba"``: one compiled pass per chunk (the optional ``fast`` extra,
+        ``pip install "skprep[fast]"``); an ImportError when numba is missing.
+        ``"numpy"``: one NumPy pass per statistic. ``"auto"`` (the default):
+        numba when it imports and the input holds at least 65,536 values. Both
+        give the same statistics up to float64 roundoff. None leaves the
+        setting as it is.
 
     Examples
     --------
@@ -56,7 +65,15 @@ def set_config(n_jobs=None):
         raise ValueError(
             f"n_jobs must be None, -1 or a positive integer; got {n_jobs!r}."
         )
-    _current()["n_jobs"] = n_jobs
+    if kernels is not None and kernels not in _KERNELS:
+        raise ValueError(
+            f"kernels must be one of {', '.join(map(repr, _KERNELS))} or None; "
+            f"got {kernels!r}."
+        )
+    settings = _current()
+    settings["n_jobs"] = n_jobs
+    if kernels is not None:
+        settings["kernels"] = kernels
 
 
 @contextmanager

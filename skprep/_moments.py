@@ -32,6 +32,7 @@ import scipy.sparse as sp
 from scipy.linalg.blas import dsyrk
 
 from ._config import effective_threads, single_threaded_blas
+from ._fused import chunk_kernel
 
 __all__ = ["Moments", "chunk_row_count", "iter_row_chunks", "moments"]
 
@@ -374,6 +375,9 @@ def moments(
         chunk_bytes = max(chunk_bytes, 16 * n_features * n_features)
     request = {"mean": mean, "var": var, "minmax": minmax, "scatter": scatter}
     step = chunk_row_count(n_features, chunk_bytes)
+    fused = chunk_kernel(
+        X, mean=mean, scatter=scatter, weighted=sample_weight is not None
+    )
 
     def reduce_block(block):
         scratch = _Scratch(step, n_features)
@@ -384,9 +388,13 @@ def moments(
         for rows in block:
             chunk = X[rows]
             w = None if sample_weight is None else sample_weight[rows]
-            part = _dense_chunk_moments(
-                chunk, w, scratch, triangles=triangles, **request
-            )
+            part = None
+            if fused is not None:
+                part = _fused_part(fused, chunk, **request)
+            if part is None:
+                part = _dense_chunk_moments(
+                    chunk, w, scratch, triangles=triangles, **request
+                )
             if scatter:
                 chunk_scatter = part[-1]
                 raw = part[-2]
@@ -450,6 +458,18 @@ class _Scratch:
         if self.buffer is None:
             self.buffer = np.empty(self.shape)
         return self.buffer[:n_rows]
+
+
+def _fused_part(fused, chunk, *, mean, var, minmax, scatter):
+    """A chunk's statistics from the compiled single pass, or None (see _fused)."""
+    stats = fused(
+        chunk, mean=mean, var=var, minmax=minmax, max_kappa2=_ONE_PASS_MAX_KAPPA2
+    )
+    if stats is None:
+        return None
+    n_rows, n_features = chunk.shape
+    weight = np.full(n_features, float(n_rows))
+    return [n_rows, None, weight, *stats]
 
 
 def _infinity_error():

@@ -30,12 +30,17 @@ def test_thread_count_does_not_change_transform():
 
 
 def test_config_context_restores_and_validates():
-    assert skprep.get_config() == {"n_jobs": None}
-    with skprep.config_context(n_jobs=3):
-        assert skprep.get_config()["n_jobs"] == 3
-    assert skprep.get_config()["n_jobs"] is None
+    assert skprep.get_config() == {"n_jobs": None, "kernels": "auto"}
+    with skprep.config_context(n_jobs=3, kernels="numpy"):
+        assert skprep.get_config() == {"n_jobs": 3, "kernels": "numpy"}
+        skprep.set_config(n_jobs=2)  # kernels=None leaves the kernels alone
+        assert skprep.get_config() == {"n_jobs": 2, "kernels": "numpy"}
+    assert skprep.get_config() == {"n_jobs": None, "kernels": "auto"}
     with pytest.raises(ValueError, match="n_jobs"):
         skprep.set_config(n_jobs=0)
+    with pytest.raises(ValueError, match="kernels must be one of"):
+        skprep.set_config(kernels="cython")
+    assert skprep.get_config() == {"n_jobs": None, "kernels": "auto"}
 
 
 @pytest.mark.parametrize("Scaler", [ZScoreScaler, MinMaxScaler])

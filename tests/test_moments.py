@@ -1,5 +1,9 @@
 """The streaming-moments core: exact merges, chunking and threading invariance,
-accuracy far from the origin, NaN, weights, sparse input and infinity."""
+accuracy far from the origin, NaN, weights, sparse input and infinity.
+
+Every test runs twice: with the NumPy passes and with the compiled single pass
+(the ``fast`` extra, which the test extra installs), so both keep every contract.
+"""
 
 import math
 
@@ -11,6 +15,13 @@ from numpy.testing import assert_allclose, assert_array_equal
 import skprep
 from skprep._kernels import affine_columns, has_infinity
 from skprep._moments import Moments, chunk_row_count, iter_row_chunks, moments
+
+
+@pytest.fixture(autouse=True, params=["numpy", "numba"])
+def kernels(request):
+    with skprep.config_context(kernels=request.param):
+        yield request.param
+
 
 ALL = {"var": True, "minmax": True, "scatter": True}
 # Chunks of 3 rows of 7 float64 features: many chunks and a ragged last one.

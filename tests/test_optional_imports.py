@@ -4,7 +4,8 @@ import subprocess
 import sys
 
 
-def test_fitting_numpy_data_never_imports_dask():
+def test_fitting_small_numpy_data_never_imports_dask_or_numba():
+    # numba costs about half a second to import; small fits never need it.
     code = (
         "import sys, numpy as np\n"
         "import skprep, skprep.nn\n"
@@ -13,7 +14,7 @@ def test_fitting_numpy_data_never_imports_dask():
         "            skprep.nn.BatchNormalizer(batch_size=10)):\n"
         "    est.fit(X).transform(X)\n"
         "roots = {m.split('.')[0] for m in sys.modules}\n"
-        "loaded = sorted(roots & {'dask', 'distributed'})\n"
+        "loaded = sorted(roots & {'dask', 'distributed', 'numba'})\n"
         "print(loaded)\n"
     )
     result = subprocess.run(

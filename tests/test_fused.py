@@ -1,0 +1,183 @@
+"""The compiled single pass (``skprep._fused``): when it answers, it agrees with
+the NumPy passes; when it must not answer (NaN, infinity, a column far from its
+shift), it declines and the NumPy path decides; and the setting chooses it."""
+
+import math
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import skprep
+from skprep import _fused
+from skprep._moments import _ONE_PASS_MAX_KAPPA2, moments
+
+pytest.importorskip("numba")  # installed by the test extra; see test_setup below
+
+
+def _fused_stats(chunk, mean=True, var=True, minmax=True):
+    return _fused.fused_chunk_moments(
+        chunk, mean=mean, var=var, minmax=minmax, max_kappa2=_ONE_PASS_MAX_KAPPA2
+    )
+
+
+def _exact_mean_and_m2(X):
+    """Column means and sums of squared deviations, correctly rounded sums."""
+    X = np.asarray(X, dtype=np.float64)
+    mean = np.array([math.fsum(col) / len(col) for col in X.T])
+    m2 = [math.fsum((col - mu) ** 2) for col, mu in zip(X.T, mean, strict=True)]
+    return mean, np.array(m2)
+
+
+def _data(seed=0, n=1000, d=9, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(3.0, 2.0, size=(n, d)) * rng.uniform(0.1, 10, size=d)
+    return X.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 2, 63, 64, 65, 1000])
+def test_one_chunk_agrees_with_exact_sums(dtype, n):
+    X = _data(n=n, dtype=dtype)
+    mean, m2, minimum, maximum = _fused_stats(X)
+    X64 = X.astype(np.float64)
+    exact_mean, exact_m2 = _exact_mean_and_m2(X64)
+    assert_allclose(mean, exact_mean, rtol=1e-14)
+    assert_allclose(m2, exact_m2, rtol=1e-12, atol=1e-12 * X64.var() * n)
+    assert_array_equal(minimum, X64.min(axis=0))
+    assert_array_equal(maximum, X64.max(axis=0))
+    assert minimum.dtype == np.float64
+
+
+def test_float32_gets_bitwise_the_statistics_of_its_float64_copy():
+    X = _data(1, dtype=np.float32)
+    for a, b in zip(_fused_stats(X), _fused_stats(X.astype(np.float64)), strict=True):
+        assert_array_equal(a, b)
+
+
+def test_only_what_was_asked_for_is_returned():
+    X = _data(2)
+    mean, m2, minimum, maximum = _fused_stats(X, var=False, minmax=False)
+    assert m2 is None and minimum is None and maximum is None
+    assert_allclose(mean, X.mean(axis=0), rtol=1e-14)
+    mean, m2, minimum, maximum = _fused_stats(X, minmax=False)
+    assert minimum is None and maximum is None
+    assert_allclose(m2 / len(X), X.var(axis=0), rtol=1e-12)
+
+
+def test_constant_columns_have_exactly_zero_spread():
+    # 0.5 and -7 are their own means exactly: the pass answers. The mean of
+    # 64 copies of 0.1 may round, and then the pass declines.
+    X = np.tile([0.5, -7.0, 0.0], (500, 1))
+    mean, m2, _, _ = _fused_stats(X)
+    assert_array_equal(m2, 0.0)
+    assert_array_equal(mean, X[0])
+    X = np.tile([0.1, 1e9 + 0.3], (500, 1))
+    with skprep.config_context(kernels="numba"):
+        m = moments(X)
+    assert_array_equal(m.m2, 0.0)
+    assert_array_equal(m.mean, X[0])
+
+
+def test_far_from_the_origin_stays_accurate():
+    X = 1e9 + np.random.default_rng(3).standard_normal((5000, 3))
+    mean, m2, _, _ = _fused_stats(X)
+    exact_mean, exact_m2 = _exact_mean_and_m2(X)
+    assert_allclose(mean, exact_mean, rtol=1e-15)
+    assert_allclose(m2, exact_m2, rtol=1e-9)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("row", [0, 70, 999])
+def test_nan_or_infinity_anywhere_declines(value, row):
+    X = _data(4)
+    X[row, 5] = value
+    assert _fused_stats(X) is None
+    assert _fused_stats(X, var=False) is None
+
+
+def test_a_column_far_from_its_shift_declines_and_numpy_decides():
+    # The first rows sit about 8 standard deviations below the chunk's mean,
+    # so the sum of squares about them would cancel; the pass must refuse.
+    rest = 1e6 + np.random.default_rng(5).standard_normal(4000 - 64)
+    x = np.concatenate([np.zeros(64), rest])
+    X = np.column_stack([x, np.ones_like(x)])
+    assert _fused_stats(X) is None
+    with skprep.config_context(kernels="numba"):
+        m = moments(X, minmax=True)
+    assert_allclose(m.m2, _exact_mean_and_m2(X)[1], rtol=1e-12)
+
+
+def test_a_view_with_strides_declines():
+    X = np.asfortranarray(_data(6))
+    assert _fused_stats(X) is None
+    assert _fused_stats(_data(6)[:, ::2]) is None
+
+
+def test_moments_takes_the_compiled_pass(monkeypatch):
+    X = _data(7, n=20_000)
+    calls = []
+    original = _fused.fused_chunk_moments
+
+    def spy(chunk, **kwargs):
+        result = original(chunk, **kwargs)
+        calls.append(result is not None)
+        return result
+
+    monkeypatch.setattr(_fused, "fused_chunk_moments", spy)
+    with skprep.config_context(kernels="numba"):
+        fast = moments(X, minmax=True, chunk_bytes=8 * 9 * 1000)
+    assert len(calls) == 20 and all(calls)
+    with skprep.config_context(kernels="numpy"):
+        slow = moments(X, minmax=True, chunk_bytes=8 * 9 * 1000)
+    assert len(calls) == 20  # the NumPy setting never calls it
+    for a, b in zip(fast.astuple(), slow.astuple(), strict=True):
+        if isinstance(a, np.ndarray):
+            assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.abs(b).max())
+        else:
+            assert a == b
+
+
+def test_auto_compiles_only_for_large_requests_with_a_mean():
+    large = np.zeros((_fused.MIN_FUSED_VALUES, 1))
+    small = np.zeros((100, 3))
+    with skprep.config_context(kernels="auto"):
+        assert _fused.chunk_kernel(large, mean=True, scatter=False, weighted=False)
+        assert not _fused.chunk_kernel(small, mean=True, scatter=False, weighted=False)
+        # Extremes alone, scatter matrices and weights keep the NumPy passes.
+        for flags in (
+            {"mean": False, "scatter": False, "weighted": False},
+            {"mean": True, "scatter": True, "weighted": False},
+            {"mean": True, "scatter": False, "weighted": True},
+        ):
+            assert not _fused.chunk_kernel(large, **flags)
+        ints = large.astype(np.int64)
+        assert not _fused.chunk_kernel(ints, mean=True, scatter=False, weighted=False)
+    with skprep.config_context(kernels="numba"):
+        assert _fused.chunk_kernel(small, mean=True, scatter=False, weighted=False)
+
+
+def test_asking_for_numba_without_it_names_the_extra(monkeypatch):
+    monkeypatch.setattr(_fused, "numba_available", lambda: False)
+    X = np.zeros((10, 2))
+    with skprep.config_context(kernels="numba"):
+        with pytest.raises(ImportError, match=r"skprep\[fast\]"):
+            skprep.ZScoreScaler().fit(X)
+    with skprep.config_context(kernels="auto"):
+        skprep.ZScoreScaler().fit(np.zeros((_fused.MIN_FUSED_VALUES, 2)))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scaler_fits_agree_across_kernels_and_threads(dtype):
+    X = _data(8, n=50_000, d=20, dtype=dtype)
+    fitted = {}
+    for kernels in ("numpy", "numba"):
+        for n_jobs in (1, 2):
+            with skprep.config_context(kernels=kernels, n_jobs=n_jobs):
+                scaler = skprep.ZScoreScaler().fit(X)
+            fitted[kernels, n_jobs] = (scaler.mean_, scaler.var_)
+    for kernels in ("numpy", "numba"):  # threads never change a bit
+        for a, b in zip(fitted[kernels, 1], fitted[kernels, 2], strict=True):
+            assert_array_equal(a, b)
+    for a, b in zip(fitted["numpy", 1], fitted["numba", 1], strict=True):
+        assert_allclose(a, b, rtol=1e-12)
