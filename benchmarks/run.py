@@ -60,7 +60,7 @@ def run_suite(name, quick):
 
 
 def machine():
-    """One line: CPU model, cores, memory, Python, NumPy, scikit-learn, BLAS."""
+    """One line: CPU, cores, memory, Python, NumPy, scikit-learn, numba, BLAS."""
     import sklearn
     from threadpoolctl import threadpool_info
 
@@ -86,10 +86,16 @@ def machine():
             }
         )
     )
+    try:
+        import numba
+
+        compiled = f"numba {numba.__version__}"
+    except ImportError:
+        compiled = "no numba (NumPy kernels only)"
     return (
         f"{cpu}, {os.cpu_count()} cores{memory}; Linux {platform.release()}; "
         f"Python {platform.python_version()}, NumPy {np.__version__}, "
-        f"scikit-learn {sklearn.__version__}; BLAS: {blas}"
+        f"scikit-learn {sklearn.__version__}, {compiled}; BLAS: {blas}"
     )
 
 
