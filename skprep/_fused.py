@@ -1,4 +1,8 @@
-"""Single-pass chunk statistics compiled with numba (the optional ``fast`` extra).
+"""Single-pass kernels compiled with numba (the optional ``fast`` extra).
+
+Two kernels: the statistics of a chunk, and the per-column affine map of the
+scalers' ``transform``. Each does in one read of the data what NumPy does in
+one pass per operation.
 
 NumPy has no fused reduction: the mean, the sum of squares and the extremes of
 a chunk each cost a pass, and a float32 chunk must first be cast to float64 for
@@ -22,7 +26,7 @@ import numpy as np
 
 from ._config import get_config
 
-__all__ = ["chunk_kernel", "numba_available"]
+__all__ = ["affine_kernel", "chunk_kernel", "numba_available", "use_compiled"]
 
 # Shift rows: enough that the value nearest their mean is within a fraction of a
 # standard deviation of the chunk's mean, few enough to cost nothing.
@@ -43,27 +47,33 @@ def numba_available():
     return True
 
 
-def chunk_kernel(X, *, mean, scatter, weighted):
-    """The fused chunk reducer to use for ``X``, or None for the NumPy passes.
-
-    Decided once per call of :func:`skprep._moments.moments`, in the caller's
-    thread (the settings are thread-local). Only requests with a mean go to the
-    compiled pass: for the extremes alone NumPy's two folded reductions (the
-    second from cache) measured as fast or faster (1e6 x 100 float64 on two
-    threads: 37-69 ms against 60-71 ms compiled).
-    """
+def use_compiled(X):
+    """Whether the compiled kernels should handle dense ``X`` (the setting, the
+    dtype, the size, and whether numba imports). Decided in the caller's thread:
+    the settings are thread-local."""
     choice = get_config()["kernels"]
     if choice == "numba" and not numba_available():
         raise ImportError(
             "set_config(kernels='numba') needs numba: pip install 'skprep[fast]'."
         )
-    if choice == "numpy" or not mean or scatter or weighted:
-        return None
-    if X.dtype not in (np.float32, np.float64):
-        return None
+    if choice == "numpy" or X.dtype not in (np.float32, np.float64):
+        return False
     if choice == "auto" and (X.size < MIN_FUSED_VALUES or not numba_available()):
+        return False
+    return True
+
+
+def chunk_kernel(X, *, mean, scatter, weighted):
+    """The fused chunk reducer to use for ``X``, or None for the NumPy passes.
+
+    Only requests with a mean go to the compiled pass: for the extremes alone
+    NumPy's two folded reductions (the second from cache) measured as fast or
+    faster (1e6 x 100 float64 on two threads: 37-69 ms against 60-71 ms
+    compiled).
+    """
+    if not use_compiled(X) or not mean or scatter or weighted:
         return None
-    _compiled()  # built here, once, rather than raced for by the pool's workers
+    _reducers()  # built here, once, rather than raced for by the pool's workers
     return fused_chunk_moments
 
 
@@ -81,7 +91,7 @@ def fused_chunk_moments(chunk, *, mean, var, minmax, max_kappa2):
     # All the per-chunk bookkeeping runs inside the compiled call, which
     # releases the GIL once per chunk: a dozen small NumPy calls per chunk
     # instead cost the two workers more in GIL hand-offs than the pass itself.
-    if not _compiled()[(bool(var), bool(minmax))](chunk, max_kappa2, out):
+    if not _reducers()[(bool(var), bool(minmax))](chunk, max_kappa2, out):
         return None
     chunk_mean, m2, minimum, maximum = out
     return (
@@ -92,10 +102,72 @@ def fused_chunk_moments(chunk, *, mean, var, minmax, max_kappa2):
     )
 
 
-@functools.cache
-def _compiled():
-    """The compiled chunk reducers, keyed by (squares, extremes); built on first use."""
+def affine_kernel(X, out, *, shift, factor, offset):
+    """A compiled ``(x - shift) * factor + offset`` for ``X`` into ``out``, or None.
+
+    The returned ``apply(x, out, shift, factor, offset, low, high, clip, probe)``
+    writes one run of rows in one pass, clipping to ``[low, high]`` when
+    ``clip``; when ``probe`` has a nonzero length it counts, per column, the
+    results that are infinite before clipping (as the NumPy path tests them).
+    Absent terms are compiled out, so the arithmetic is exactly the NumPy
+    path's, operation for operation, in the dtype of ``X``.
+    """
+    if not use_compiled(X):
+        return None
+    if not (X.flags.c_contiguous and out.flags.c_contiguous):
+        return None
+    key = (shift is not None, factor is not None, offset is not None)
+    return _affine_kernels()[key]
+
+
+def _jit(function):
+    """``numba.njit(nogil=True)`` of ``function``, cached on disk where possible."""
     import numba
+
+    try:
+        # Compiled once per machine, then loaded from numba's cache.
+        return numba.njit(nogil=True, cache=True)(function)
+    except RuntimeError:  # no writable cache location: compile per process
+        return numba.njit(nogil=True)(function)
+
+
+@functools.cache
+def _affine_kernels():
+    """The compiled affine maps, keyed by which of the three terms are present."""
+
+    def build(has_shift, has_factor, has_offset):
+        def apply(x, out, shift, factor, offset, low, high, clip, probe):
+            n_rows, n_features = x.shape
+            check = probe.shape[0] > 0
+            for i in range(n_rows):
+                for j in range(n_features):
+                    r = x[i, j]
+                    if has_shift:
+                        r = r - shift[j]
+                    if has_factor:
+                        r = r * factor[j]
+                    if has_offset:
+                        r = r + offset[j]
+                    out[i, j] = r
+                if check:  # before clipping, which would hide an infinity
+                    for j in range(n_features):
+                        probe[j] += 1 if abs(out[i, j]) == np.inf else 0
+                if clip:
+                    # np.clip's order; comparisons keep NaN as NaN.
+                    for j in range(n_features):
+                        r = out[i, j]
+                        r = low if r < low else r
+                        out[i, j] = high if r > high else r
+
+        return _jit(apply)
+
+    flags = (False, True)
+    return {(a, b, c): build(a, b, c) for a in flags for b in flags for c in flags}
+
+
+@functools.cache
+def _reducers():
+    """The compiled chunk reducers, keyed by (squares, extremes); built on first use."""
 
     def build(squares, extremes):
         # ``squares`` and ``extremes`` are closure constants: numba compiles
@@ -163,10 +235,6 @@ def _compiled():
                 out[3, j] = hi[j]
             return True
 
-        try:
-            # Compiled once per machine, then loaded from numba's cache.
-            return numba.njit(nogil=True, cache=True)(reduce_chunk)
-        except RuntimeError:  # no writable cache location: compile per process
-            return numba.njit(nogil=True)(reduce_chunk)
+        return _jit(reduce_chunk)
 
     return {(s, e): build(s, e) for s in (False, True) for e in (False, True)}

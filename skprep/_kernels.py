@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ._fused import affine_kernel
 from ._moments import (
     column_reduce,
     iter_row_chunks,
@@ -56,6 +57,10 @@ def affine_columns(
         if term is not None
     ]
     n_rows, n_features = X.shape
+    compiled = affine_kernel(X, out, shift=shift, factor=factor, offset=offset)
+    if compiled is not None:
+        _apply_compiled(compiled, X, out, terms, bounds, check_inf)
+        return out
 
     def apply(block):
         for rows in block:
@@ -81,6 +86,28 @@ def affine_columns(
     # are first touched by the thread that fills them.
     run_blocks(apply, row_blocks(n_rows, n_features))
     return out
+
+
+def _apply_compiled(compiled, X, out, terms, bounds, check_inf):
+    """:func:`affine_columns` through a compiled kernel: one call per block of rows."""
+    dtype = X.dtype
+    n_rows, n_features = X.shape
+    neutral = np.zeros(n_features, dtype=dtype)  # stands in for an absent term
+    shift, factor, offset = (neutral if t is None else t for t in terms)
+    low, high = (dtype.type(0), dtype.type(0)) if bounds is None else bounds
+    low, high = dtype.type(low), dtype.type(high)
+
+    def apply(block):
+        rows = slice(block[0].start, block[-1].stop)
+        src, dst = X[rows], out[rows]
+        probe = np.zeros(n_features if check_inf else 0, dtype=dtype)
+        compiled(src, dst, shift, factor, offset, low, high, bounds is not None, probe)
+        if check_inf and probe.any():
+            raise ValueError(
+                "Input contains infinity; only NaN may mark missing values."
+            )
+
+    run_blocks(apply, row_blocks(n_rows, n_features))
 
 
 def has_infinity(X):

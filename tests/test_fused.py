@@ -1,6 +1,7 @@
-"""The compiled single pass (``skprep._fused``): when it answers, it agrees with
-the NumPy passes; when it must not answer (NaN, infinity, a column far from its
-shift), it declines and the NumPy path decides; and the setting chooses it."""
+"""The compiled kernels (``skprep._fused``). The statistics pass, when it
+answers, agrees with the NumPy passes; when it must not answer (NaN, infinity,
+a column far from its shift), it declines and the NumPy path decides. The affine
+map is bitwise the NumPy path's. And the setting chooses them."""
 
 import math
 
@@ -10,6 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import skprep
 from skprep import _fused
+from skprep._kernels import affine_columns
 from skprep._moments import _ONE_PASS_MAX_KAPPA2, moments
 
 pytest.importorskip("numba")  # installed by the test extra; see test_setup below
@@ -181,3 +183,74 @@ def test_scaler_fits_agree_across_kernels_and_threads(dtype):
             assert_array_equal(a, b)
     for a, b in zip(fitted["numpy", 1], fitted["numba", 1], strict=True):
         assert_allclose(a, b, rtol=1e-12)
+
+
+def _both_kernels(function):
+    results = []
+    for kernels in ("numpy", "numba"):
+        with skprep.config_context(kernels=kernels):
+            results.append(function())
+    return results
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("terms", range(8))
+@pytest.mark.parametrize("bounds", [None, (-0.5, 0.25)])
+def test_affine_map_is_bitwise_the_numpy_path(dtype, terms, bounds):
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(3001, 7)).astype(dtype)
+    X[5, 2], X[6, 3], X[7, 4] = np.nan, -0.0, 0.0
+    shift, factor, offset = rng.normal(size=(3, 7))
+    kwargs = {
+        "shift": shift if terms & 1 else None,
+        "factor": factor if terms & 2 else None,
+        "offset": offset if terms & 4 else None,
+        "bounds": bounds,
+        "check_inf": True,
+    }
+    numpy_out, compiled_out = _both_kernels(lambda: affine_columns(X, **kwargs))
+    assert compiled_out.dtype == dtype
+    assert_array_equal(compiled_out, numpy_out)
+    assert_array_equal(np.signbit(compiled_out), np.signbit(numpy_out))
+    assert np.isnan(compiled_out[5, 2])  # clipping keeps NaN
+
+
+@pytest.mark.parametrize("case", ["input", "overflow", "under the clip"])
+def test_affine_map_finds_infinity_like_the_numpy_path(case):
+    X = np.ones((4000, 3))
+    factor = np.ones(3)
+    bounds = None
+    if case == "overflow":  # a finite input, an infinite result
+        X[3500, 1] = 1e300
+        factor[1] = 1e10
+    else:
+        X[3500, 1] = -np.inf
+    if case == "under the clip":
+        bounds = (0.0, 1.0)
+    for kernels in ("numpy", "numba"):
+        with skprep.config_context(kernels=kernels), np.errstate(over="ignore"):
+            with pytest.raises(ValueError, match="infinity"):
+                affine_columns(X, factor=factor, bounds=bounds, check_inf=True)
+            affine_columns(X, factor=factor, bounds=bounds)  # not asked to check
+
+
+def test_affine_map_of_fortran_data_takes_the_numpy_path():
+    X = np.asfortranarray(np.random.default_rng(10).normal(size=(500, 4)))
+    assert _fused.affine_kernel(X, X, shift=None, factor=None, offset=None) is None
+    numpy_out, compiled_out = _both_kernels(
+        lambda: affine_columns(X, shift=np.ones(4), factor=np.full(4, 2.0))
+    )
+    assert compiled_out.flags.f_contiguous
+    assert_array_equal(compiled_out, numpy_out)
+
+
+@pytest.mark.parametrize("Scaler", [skprep.ZScoreScaler, skprep.MinMaxScaler])
+@pytest.mark.parametrize("copy", [True, False])
+def test_scaler_transforms_agree_across_kernels(Scaler, copy):
+    X = _data(11, n=40_000, d=10, dtype=np.float32)
+    scaler = Scaler(copy=copy).fit(X)
+    numpy_out, compiled_out = _both_kernels(lambda: scaler.transform(X.copy()))
+    assert_array_equal(compiled_out, numpy_out)
+    assert_array_equal(
+        *_both_kernels(lambda: scaler.inverse_transform(numpy_out.copy()))
+    )
