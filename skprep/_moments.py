@@ -50,6 +50,14 @@ DEFAULT_CHUNK_BYTES = 4 * 2**20
 # 69 ms median with 3 MiB, 70 ms with 4 MiB).
 CAST_CHUNK_BYTES = 3 * 2**20
 
+# The compiled pass (skprep._fused) makes no working copy, so its chunks cost no
+# memory; they only amortise the Python work around each call (about 25 us a
+# chunk, and the GIL it holds). 1e6 x 100, two threads, mean and variance:
+# float64 40 ms with 4 MiB chunks, 39 with 8; float32 27-32 ms, 24-29 with 8.
+# Larger chunks were no faster and would leave inputs below 128 MiB on one
+# thread (threads start at 8 chunks).
+FUSED_CHUNK_BYTES = 8 * 2**20
+
 # Reductions along axis 0 of a C-ordered (rows, d) chunk run an inner loop of
 # only d elements per row. Viewing ``_FOLD`` consecutive rows as one row of
 # ``_FOLD * d`` elements gives the SIMD loops 16 times longer runs (about twice
@@ -340,7 +348,8 @@ def moments(
     chunk_bytes : int, default=None
         Size of the float64 working chunk for dense input. None:
         ``DEFAULT_CHUNK_BYTES``, or ``CAST_CHUNK_BYTES`` when float32 chunks are
-        cast to float64 for the sums.
+        cast to float64 for the sums, or ``FUSED_CHUNK_BYTES`` when the
+        compiled pass reduces the chunks.
     mean : bool, default=True
         Reduce the mean. ``var`` and ``scatter`` imply it; with ``mean=False``
         and only ``minmax`` the extremes alone are computed (``Moments.mean`` is
@@ -361,36 +370,43 @@ def moments(
     """
     n_rows, n_features = X.shape
     mean = bool(mean or var or scatter)
-    if chunk_bytes is None:
-        casts = mean and X.dtype != np.float64
-        chunk_bytes = CAST_CHUNK_BYTES if casts else DEFAULT_CHUNK_BYTES
     if sp.issparse(X):
         if scatter:
             raise TypeError("A scatter matrix of sparse input is not supported.")
         stats = _sparse_moments(X, sample_weight, var=var, minmax=minmax)
         return stats if mean else _without_mean(stats)
+    fused = chunk_kernel(
+        X, mean=mean, scatter=scatter, weighted=sample_weight is not None
+    )
+    if chunk_bytes is None:
+        casts = mean and X.dtype != np.float64
+        chunk_bytes = CAST_CHUNK_BYTES if casts else DEFAULT_CHUNK_BYTES
+        if fused is not None:
+            chunk_bytes = FUSED_CHUNK_BYTES
     if scatter:
         # syrk needs chunks of a couple of d rows to run at full speed (at d =
         # 1,000: five 1,000-row products took 41 ms, one 5,000-row product 16).
         chunk_bytes = max(chunk_bytes, 16 * n_features * n_features)
     request = {"mean": mean, "var": var, "minmax": minmax, "scatter": scatter}
     step = chunk_row_count(n_features, chunk_bytes)
-    fused = chunk_kernel(
-        X, mean=mean, scatter=scatter, weighted=sample_weight is not None
-    )
-
     def reduce_block(block):
         scratch = _Scratch(step, n_features)
         parts = []
         # Scatter matrices summed as we go, one d-by-d accumulator each for the
         # chunks centred on their mean and for those summed about zero.
         sums = {True: None, False: None}
+        compiled = fused
         for rows in block:
             chunk = X[rows]
             w = None if sample_weight is None else sample_weight[rows]
             part = None
-            if fused is not None:
-                part = _fused_part(fused, chunk, **request)
+            if compiled is not None:
+                part = _fused_part(compiled, chunk, **request)
+                # A chunk the compiled pass declined (mostly: it holds NaN)
+                # was read for nothing; data with missing values tend to have
+                # them throughout, so the rest of the block goes straight to
+                # the NumPy passes.
+                compiled = compiled if part is not None else None
             if part is None:
                 part = _dense_chunk_moments(
                     chunk, w, scratch, triangles=triangles, **request

@@ -140,6 +140,28 @@ def test_moments_takes_the_compiled_pass(monkeypatch):
             assert a == b
 
 
+def test_after_a_declined_chunk_its_block_takes_the_numpy_passes(monkeypatch):
+    X = _data(12, n=20_000)
+    X[0, 3] = np.nan  # in the first chunk of the first block of two chunks
+    calls = []
+    original = _fused.fused_chunk_moments
+
+    def spy(chunk, **kwargs):
+        result = original(chunk, **kwargs)
+        calls.append(result is not None)
+        return result
+
+    monkeypatch.setattr(_fused, "fused_chunk_moments", spy)
+    with skprep.config_context(kernels="numba"):
+        fast = moments(X, chunk_bytes=8 * 9 * 1000)
+    assert calls == [False] + [True] * 18  # chunk 2 went straight to NumPy
+    with skprep.config_context(kernels="numpy"):
+        slow = moments(X, chunk_bytes=8 * 9 * 1000)
+    assert_array_equal(fast.n_observed, slow.n_observed)
+    assert_allclose(fast.mean, slow.mean, rtol=1e-13)
+    assert_allclose(fast.m2, slow.m2, rtol=1e-12)
+
+
 def test_auto_compiles_only_for_large_requests_with_a_mean():
     large = np.zeros((_fused.MIN_FUSED_VALUES, 1))
     small = np.zeros((100, 3))
