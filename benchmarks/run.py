@@ -174,6 +174,10 @@ several repetitions measured in the same run.
 - The statistics and transforms run on a thread pool over row chunks (see
   :func:`skprep.set_config`); scikit-learn's scalers are single-threaded, its
   PCA uses the multi-threaded BLAS.
+- With numba installed (the ``fast`` extra; the test extra installs it too),
+  means, variances and the scalers' transforms run compiled single-pass
+  kernels; the ``(kernels='numpy')`` row is the same fit on the NumPy passes.
+  The machine line says whether numba was there.
 
 Machine: {machine}
 
