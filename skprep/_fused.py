@@ -1,8 +1,8 @@
 """Single-pass kernels compiled with numba (the optional ``fast`` extra).
 
-Two kernels: the statistics of a chunk, and the per-column affine map of the
-scalers' ``transform``. Each does in one read of the data what NumPy does in
-one pass per operation.
+Three kernels: the statistics of a chunk, the per-column affine map of the
+scalers' ``transform``, and the search for infinity before an in-place one.
+Each does in one read of the data what NumPy does in one pass per operation.
 
 NumPy has no fused reduction: the mean, the sum of squares and the extremes of
 a chunk each cost a pass, and a float32 chunk must first be cast to float64 for
@@ -26,7 +26,13 @@ import numpy as np
 
 from ._config import get_config
 
-__all__ = ["affine_kernel", "chunk_kernel", "numba_available", "use_compiled"]
+__all__ = [
+    "affine_kernel",
+    "chunk_kernel",
+    "infinity_counter",
+    "numba_available",
+    "use_compiled",
+]
 
 # Shift rows: enough that the value nearest their mean is within a fraction of a
 # standard deviation of the chunk's mean, few enough to cost nothing.
@@ -118,6 +124,24 @@ def affine_kernel(X, out, *, shift, factor, offset):
         return None
     key = (shift is not None, factor is not None, offset is not None)
     return _affine_kernels()[key]
+
+
+def infinity_counter(X):
+    """A compiled ``count(x, counts)`` adding each column's infinities, or None."""
+    if not (use_compiled(X) and X.flags.c_contiguous):
+        return None
+    return _count_infinities()
+
+
+@functools.cache
+def _count_infinities():
+    def count(x, counts):
+        n_rows, n_features = x.shape
+        for i in range(n_rows):
+            for j in range(n_features):
+                counts[j] += 1 if abs(x[i, j]) == np.inf else 0
+
+    return _jit(count)
 
 
 def _jit(function):

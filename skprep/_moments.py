@@ -389,6 +389,7 @@ def moments(
         chunk_bytes = max(chunk_bytes, 16 * n_features * n_features)
     request = {"mean": mean, "var": var, "minmax": minmax, "scatter": scatter}
     step = chunk_row_count(n_features, chunk_bytes)
+
     def reduce_block(block):
         scratch = _Scratch(step, n_features)
         parts = []

@@ -11,7 +11,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 import skprep
 from skprep import _fused
-from skprep._kernels import affine_columns
+from skprep._kernels import affine_columns, has_infinity
 from skprep._moments import _ONE_PASS_MAX_KAPPA2, moments
 
 pytest.importorskip("numba")  # installed by the test extra; see test_setup below
@@ -276,3 +276,19 @@ def test_scaler_transforms_agree_across_kernels(Scaler, copy):
     assert_array_equal(
         *_both_kernels(lambda: scaler.inverse_transform(numpy_out.copy()))
     )
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_the_infinity_search_counts_compiled_on_row_major_data(order):
+    X = np.asarray(np.random.default_rng(13).normal(size=(3000, 4)), order=order)
+    X[7, 1] = np.nan
+    with skprep.config_context(kernels="numba"):
+        counter = _fused.infinity_counter(X)
+        assert (counter is None) == (order == "F")
+        assert not has_infinity(X)
+        X[2999, 3] = -np.inf
+        assert has_infinity(X)
+    if counter is not None:
+        counts = np.zeros(4, dtype=np.int64)
+        counter(X, counts)
+        assert_array_equal(counts, [0, 0, 0, 1])
