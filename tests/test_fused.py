@@ -116,17 +116,23 @@ def test_a_view_with_strides_declines():
     assert _fused_stats(_data(6)[:, ::2]) is None
 
 
-def test_moments_takes_the_compiled_pass(monkeypatch):
-    X = _data(7, n=20_000)
-    calls = []
+@pytest.fixture
+def calls(monkeypatch):
+    """Whether each call of the compiled pass answered, in order."""
+    answered = []
     original = _fused.fused_chunk_moments
 
     def spy(chunk, **kwargs):
         result = original(chunk, **kwargs)
-        calls.append(result is not None)
+        answered.append(result is not None)
         return result
 
     monkeypatch.setattr(_fused, "fused_chunk_moments", spy)
+    return answered
+
+
+def test_moments_takes_the_compiled_pass(calls):
+    X = _data(7, n=20_000)
     with skprep.config_context(kernels="numba"):
         fast = moments(X, minmax=True, chunk_bytes=8 * 9 * 1000)
     assert len(calls) == 20 and all(calls)
@@ -140,18 +146,9 @@ def test_moments_takes_the_compiled_pass(monkeypatch):
             assert a == b
 
 
-def test_after_a_declined_chunk_its_block_takes_the_numpy_passes(monkeypatch):
+def test_after_a_declined_chunk_its_block_takes_the_numpy_passes(calls):
     X = _data(12, n=20_000)
     X[0, 3] = np.nan  # in the first chunk of the first block of two chunks
-    calls = []
-    original = _fused.fused_chunk_moments
-
-    def spy(chunk, **kwargs):
-        result = original(chunk, **kwargs)
-        calls.append(result is not None)
-        return result
-
-    monkeypatch.setattr(_fused, "fused_chunk_moments", spy)
     with skprep.config_context(kernels="numba"):
         fast = moments(X, chunk_bytes=8 * 9 * 1000)
     assert calls == [False] + [True] * 18  # chunk 2 went straight to NumPy
