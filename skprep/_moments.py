@@ -375,9 +375,7 @@ def moments(
             raise TypeError("A scatter matrix of sparse input is not supported.")
         stats = _sparse_moments(X, sample_weight, var=var, minmax=minmax)
         return stats if mean else _without_mean(stats)
-    fused = chunk_kernel(
-        X, mean=mean, scatter=scatter, weighted=sample_weight is not None
-    )
+    fused = chunk_kernel(X, scatter=scatter, weighted=sample_weight is not None)
     if chunk_bytes is None:
         casts = mean and X.dtype != np.float64
         chunk_bytes = CAST_CHUNK_BYTES if casts else DEFAULT_CHUNK_BYTES

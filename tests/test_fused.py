@@ -159,23 +159,49 @@ def test_after_a_declined_chunk_its_block_takes_the_numpy_passes(calls):
     assert_allclose(fast.m2, slow.m2, rtol=1e-12)
 
 
-def test_auto_compiles_only_for_large_requests_with_a_mean():
+def test_auto_compiles_only_for_large_dense_unweighted_requests():
     large = np.zeros((_fused.MIN_FUSED_VALUES, 1))
     small = np.zeros((100, 3))
     with skprep.config_context(kernels="auto"):
-        assert _fused.chunk_kernel(large, mean=True, scatter=False, weighted=False)
-        assert not _fused.chunk_kernel(small, mean=True, scatter=False, weighted=False)
-        # Extremes alone, scatter matrices and weights keep the NumPy passes.
-        for flags in (
-            {"mean": False, "scatter": False, "weighted": False},
-            {"mean": True, "scatter": True, "weighted": False},
-            {"mean": True, "scatter": False, "weighted": True},
-        ):
-            assert not _fused.chunk_kernel(large, **flags)
+        assert _fused.chunk_kernel(large, scatter=False, weighted=False)
+        assert not _fused.chunk_kernel(small, scatter=False, weighted=False)
+        # Scatter matrices and weights keep the NumPy passes, as do integers.
+        assert not _fused.chunk_kernel(large, scatter=True, weighted=False)
+        assert not _fused.chunk_kernel(large, scatter=False, weighted=True)
         ints = large.astype(np.int64)
-        assert not _fused.chunk_kernel(ints, mean=True, scatter=False, weighted=False)
+        assert not _fused.chunk_kernel(ints, scatter=False, weighted=False)
     with skprep.config_context(kernels="numba"):
-        assert _fused.chunk_kernel(small, mean=True, scatter=False, weighted=False)
+        assert _fused.chunk_kernel(small, scatter=False, weighted=False)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 501])
+def test_extremes_alone_are_exact(dtype, n):
+    X = _data(14, n=n, dtype=dtype)
+    _, _, minimum, maximum = _fused_stats(X, mean=False, var=False)
+    assert minimum.dtype == np.float64
+    assert_array_equal(minimum, X.min(axis=0))
+    assert_array_equal(maximum, X.max(axis=0))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("row", [0, 1, 2, 499, 500])
+def test_extremes_alone_decline_nan_and_infinity_in_any_row(dtype, value, row):
+    X = _data(15, n=501, dtype=dtype)
+    X[row, 4] = value
+    assert _fused_stats(X, mean=False, var=False) is None
+
+
+def test_extremes_alone_take_the_compiled_pass(calls):
+    X = _data(16, n=20_000)
+    with skprep.config_context(kernels="numba"):
+        fast = moments(X, var=False, minmax=True, mean=False)
+        assert calls and all(calls)
+        scaler = skprep.MinMaxScaler().fit(X)
+    assert_array_equal(fast.minimum, X.min(axis=0))
+    assert_array_equal(fast.maximum, X.max(axis=0))
+    assert_array_equal(scaler.data_min_, X.min(axis=0))
 
 
 def test_asking_for_numba_without_it_names_the_extra(monkeypatch):
