@@ -43,12 +43,13 @@ def set_config(n_jobs=None, kernels=None):
         several chunks, one thread for small inputs where threads cost more than
         they save. 1 disables threading; -1 means all cores.
     kernels : {"auto", "numpy", "numba"} or None
-        What reduces dense chunks to their mean, variance and extremes.
-        ``"numba"``: one compiled pass per chunk (the optional ``fast`` extra,
-        ``pip install "skprep[fast]"``); an ImportError when numba is missing.
-        ``"numpy"``: one NumPy pass per statistic. ``"auto"`` (the default):
-        numba when it imports and the input holds at least 65,536 values. Both
-        give the same statistics up to float64 roundoff. None leaves the
+        What reduces dense chunks to their mean, variance and extremes, and
+        runs the scalers' transforms. ``"numba"``: one compiled pass per chunk
+        (the optional ``fast`` extra, ``pip install "skprep[fast]"``); an
+        ImportError when numba is missing. ``"numpy"``: one NumPy pass per
+        operation. ``"auto"`` (the default): numba when it imports and the
+        input holds at least 65,536 values. Both give the same statistics up
+        to float64 roundoff and bitwise the same transforms. None leaves the
         setting as it is.
 
     Examples
