@@ -21,6 +21,7 @@ errors: this module only ever answers the common, clean case.
 """
 
 import functools
+import itertools
 
 import numpy as np
 
@@ -174,13 +175,16 @@ def affine_kernel(X, out, *, shift, factor, offset):
     ``clip``; when ``probe`` has a nonzero length it counts, per column, the
     results that are infinite before clipping (as the NumPy path tests them).
     Absent terms are compiled out, so the arithmetic is exactly the NumPy
-    path's, operation for operation, in the dtype of ``X``.
+    path's, operation for operation, in the dtype of ``X``. When ``out`` is
+    ``X`` the kernel writes through ``x`` alone: given two arrays that overlap,
+    the vectorised loop's overlap check fails and the scalar loop runs
+    (measured: float32 in place 42 ms instead of about 20 for 1e6 x 100).
     """
     if not use_compiled(X):
         return None
     if not (X.flags.c_contiguous and out.flags.c_contiguous):
         return None
-    key = (shift is not None, factor is not None, offset is not None)
+    key = (shift is not None, factor is not None, offset is not None, out is X)
     return _affine_kernels()[key]
 
 
@@ -215,12 +219,14 @@ def _jit(function):
 
 @functools.cache
 def _affine_kernels():
-    """The compiled affine maps, keyed by which of the three terms are present."""
+    """The compiled affine maps, keyed by the terms present and ``in_place``."""
 
-    def build(has_shift, has_factor, has_offset):
+    def build(has_shift, has_factor, has_offset, in_place):
         def apply(x, out, shift, factor, offset, low, high, clip, probe):
             n_rows, n_features = x.shape
             check = probe.shape[0] > 0
+            if in_place:
+                out = x
             for i in range(n_rows):
                 for j in range(n_features):
                     r = x[i, j]
@@ -243,8 +249,7 @@ def _affine_kernels():
 
         return _jit(apply)
 
-    flags = (False, True)
-    return {(a, b, c): build(a, b, c) for a in flags for b in flags for c in flags}
+    return {key: build(*key) for key in itertools.product((False, True), repeat=4)}
 
 
 @functools.cache

@@ -254,6 +254,12 @@ def test_affine_map_is_bitwise_the_numpy_path(dtype, terms, bounds):
         "check_inf": True,
     }
     numpy_out, compiled_out = _both_kernels(lambda: affine_columns(X, **kwargs))
+    for kernels in ("numpy", "numba"):  # in place: one array read and written
+        buffer = X.copy()
+        with skprep.config_context(kernels=kernels):
+            assert affine_columns(buffer, out=buffer, **kwargs) is buffer
+        assert_array_equal(buffer, numpy_out)
+        assert_array_equal(np.signbit(buffer), np.signbit(numpy_out))
     assert compiled_out.dtype == dtype
     assert_array_equal(compiled_out, numpy_out)
     assert_array_equal(np.signbit(compiled_out), np.signbit(numpy_out))
