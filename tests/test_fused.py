@@ -149,7 +149,8 @@ def test_moments_takes_the_compiled_pass(calls):
 def test_after_a_declined_chunk_its_block_takes_the_numpy_passes(calls):
     X = _data(12, n=20_000)
     X[0, 3] = np.nan  # in the first chunk of the first block of two chunks
-    with skprep.config_context(kernels="numba"):
+    # One thread, so that the calls come in row order.
+    with skprep.config_context(kernels="numba", n_jobs=1):
         fast = moments(X, chunk_bytes=8 * 9 * 1000)
     assert calls == [False] + [True] * 18  # chunk 2 went straight to NumPy
     with skprep.config_context(kernels="numpy"):
