@@ -103,7 +103,7 @@ def fused_chunk_moments(chunk, *, mean, var, minmax, max_kappa2):
         return None
     chunk_mean, m2, minimum, maximum = out
     return (
-        chunk_mean if mean else None,
+        chunk_mean,
         m2 if var else None,
         minimum if minmax else None,
         maximum if minmax else None,

@@ -5,6 +5,7 @@ import numpy as np
 from ._fused import affine_kernel, infinity_counter
 from ._moments import (
     column_reduce,
+    infinity_error,
     iter_row_chunks,
     quiet_probe,
     row_blocks,
@@ -76,9 +77,7 @@ def affine_columns(
                 with quiet_probe():
                     probe = column_reduce(np.add, dst)
             if check_inf and not np.isfinite(probe).all() and np.isinf(dst).any():
-                raise ValueError(
-                    "Input contains infinity; only NaN may mark missing values."
-                )
+                raise infinity_error()
             if bounds is not None:
                 np.clip(dst, bounds[0], bounds[1], out=dst)
 
@@ -103,9 +102,7 @@ def _apply_compiled(compiled, X, out, terms, bounds, check_inf):
         probe = np.zeros(n_features if check_inf else 0, dtype=dtype)
         compiled(src, dst, shift, factor, offset, low, high, bounds is not None, probe)
         if check_inf and probe.any():
-            raise ValueError(
-                "Input contains infinity; only NaN may mark missing values."
-            )
+            raise infinity_error()
 
     run_blocks(apply, row_blocks(n_rows, n_features))
 

@@ -487,7 +487,8 @@ def _fused_part(fused, chunk, *, mean, var, minmax, scatter):
     return [n_rows, None, weight, *stats]
 
 
-def _infinity_error():
+def infinity_error():
+    """The one error for infinity in the data, wherever it is found."""
     return ValueError("Input contains infinity; only NaN may mark missing values.")
 
 
@@ -529,7 +530,7 @@ def _dense_chunk_moments(
         weight = np.full(n_features, n_rows if w is None else w.sum(), dtype=float)
     else:
         if np.isinf(chunk).any():
-            raise _infinity_error()
+            raise infinity_error()
         missing = np.isnan(chunk)
         if scatter and missing.any():
             raise ValueError("Input contains NaN, which a covariance cannot ignore.")
@@ -675,7 +676,7 @@ def _sparse_moments(X, sample_weight, *, var, minmax):
     coo = X.tocoo()
     data = coo.data.astype(np.float64, copy=False)
     if np.isinf(data).any():
-        raise _infinity_error()
+        raise infinity_error()
     w_rows = np.ones(n_rows) if sample_weight is None else sample_weight
     w_entries = w_rows[coo.row]
     nan = np.isnan(data)

@@ -14,7 +14,7 @@ from ._compat import _check_sample_weight, _fit_context
 from ._dask import dask_fit, dispatch_transform, is_dask_collection
 from ._kernels import affine_columns, has_infinity
 from ._linalg import constant_feature_mask, safe_scale
-from ._moments import moments
+from ._moments import infinity_error, moments
 
 __all__ = ["MinMaxScaler", "ZScoreScaler"]
 
@@ -26,7 +26,7 @@ def _apply(X, original, copy, **terms):
     checked = in_place and X is original
     if checked and has_infinity(X):
         # Working in place on the caller's array: refuse before writing into it.
-        raise ValueError("Input contains infinity; only NaN may mark missing values.")
+        raise infinity_error()
     # Otherwise the kernel finds infinity on its in-cache result chunks.
     return affine_columns(
         X, out=X if in_place else None, check_inf=not checked, **terms
@@ -35,7 +35,7 @@ def _apply(X, original, copy, **terms):
 
 def _refuse_sparse_infinity(X):
     if np.isinf(X.data).any():
-        raise ValueError("Input contains infinity; only NaN may mark missing values.")
+        raise infinity_error()
 
 
 class _MomentsScaler(
