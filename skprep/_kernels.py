@@ -51,6 +51,10 @@ def affine_columns(
         None if t is None else np.asarray(t, dtype=dtype)
         for t in (shift, factor, offset)
     ]
+    compiled = affine_kernel(X, out, shift=shift, factor=factor, offset=offset)
+    if compiled is not None:
+        _apply_compiled(compiled, X, out, terms, bounds, check_inf)
+        return out
     # Each per-column term repeated for long inner loops (see rowwise).
     steps = [
         (ufunc, term, tile_row(term))
@@ -58,10 +62,6 @@ def affine_columns(
         if term is not None
     ]
     n_rows, n_features = X.shape
-    compiled = affine_kernel(X, out, shift=shift, factor=factor, offset=offset)
-    if compiled is not None:
-        _apply_compiled(compiled, X, out, terms, bounds, check_inf)
-        return out
 
     def apply(block):
         for rows in block:
@@ -93,8 +93,7 @@ def _apply_compiled(compiled, X, out, terms, bounds, check_inf):
     n_rows, n_features = X.shape
     neutral = np.zeros(n_features, dtype=dtype)  # stands in for an absent term
     shift, factor, offset = (neutral if t is None else t for t in terms)
-    low, high = (dtype.type(0), dtype.type(0)) if bounds is None else bounds
-    low, high = dtype.type(low), dtype.type(high)
+    low, high = (dtype.type(b) for b in (bounds or (0, 0)))  # unused without bounds
 
     def apply(block):
         rows = slice(block[0].start, block[-1].stop)

@@ -377,10 +377,12 @@ def moments(
         return stats if mean else _without_mean(stats)
     fused = chunk_kernel(X, scatter=scatter, weighted=sample_weight is not None)
     if chunk_bytes is None:
-        casts = mean and X.dtype != np.float64
-        chunk_bytes = CAST_CHUNK_BYTES if casts else DEFAULT_CHUNK_BYTES
         if fused is not None:
             chunk_bytes = FUSED_CHUNK_BYTES
+        elif mean and X.dtype != np.float64:  # float32 chunks are cast
+            chunk_bytes = CAST_CHUNK_BYTES
+        else:
+            chunk_bytes = DEFAULT_CHUNK_BYTES
     if scatter:
         # syrk needs chunks of a couple of d rows to run at full speed (at d =
         # 1,000: five 1,000-row products took 41 ms, one 5,000-row product 16).
