@@ -186,6 +186,18 @@ def test_extremes_alone_are_exact(dtype, n):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_extremes_alone_keep_the_sign_of_zero(dtype):
+    # The NaN-carrying term is subtracted, not added: -0 + 0 would be +0.
+    X = np.zeros((300, 3), dtype=dtype)
+    X[:, 0] = -0.0
+    X[:, 1] = -1.0
+    X[:, 2] = 1.0
+    _, _, minimum, maximum = _fused_stats(X, mean=False, var=False)
+    assert_array_equal(np.signbit(minimum), [True, True, False])
+    assert_array_equal(np.signbit(maximum), [True, True, False])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
 @pytest.mark.parametrize("row", [0, 1, 2, 499, 500])
 def test_extremes_alone_decline_nan_and_infinity_in_any_row(dtype, value, row):
