@@ -15,7 +15,7 @@ reference that is itself within k floors cannot be beaten by more than k times.
 
 import argparse
 
-from _timing import median_time
+from _timing import interleaved_medians, median_time
 
 
 def run(quick=False, repeat=3):
@@ -71,12 +71,11 @@ def run(quick=False, repeat=3):
             ),
         ]
         for name, ours, reference in cases:
-            ours_s = median_time(lambda ours=ours: ours().fit(X), repeat)
-            ref_s = (
-                median_time(lambda reference=reference: reference().fit(X), repeat)
-                if reference
-                else float("nan")
-            )
+            fits = {"ours": lambda ours=ours: ours().fit(X)}
+            if reference:
+                fits["ref"] = lambda reference=reference: reference().fit(X)
+            times = interleaved_medians(fits, repeat)
+            ours_s, ref_s = times["ours"], times.get("ref", float("nan"))
             rows.append(
                 {
                     "case": f"{name} {X.shape}",

@@ -10,7 +10,7 @@ the figure says how many memory passes the layer costs.
 import argparse
 
 import numpy as np
-from _timing import median_time
+from _timing import interleaved_medians
 
 from skprep.nn import BatchNorm, GroupNorm, InstanceNorm, LayerNorm, WeightNormLinear
 
@@ -46,11 +46,13 @@ def run(quick=False, repeat=5):
             layer.forward(x)
             layer.backward(dy)
 
-        seconds = median_time(step, repeat)
         scratch = np.empty_like(x)
-        floor = median_time(
-            lambda x=x, scratch=scratch: np.multiply(x, 1.0, out=scratch), repeat
-        )
+
+        def one_pass(x=x, scratch=scratch):
+            np.multiply(x, 1.0, out=scratch)
+
+        times = interleaved_medians({"step": step, "floor": one_pass}, repeat)
+        seconds, floor = times["step"], times["floor"]
         rows.append(
             {
                 "benchmark": "nn",

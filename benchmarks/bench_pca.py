@@ -13,7 +13,7 @@ accuracy each reaches.
 import argparse
 
 import numpy as np
-from _timing import median_time
+from _timing import interleaved_medians
 
 N_COMPONENTS = 10
 
@@ -60,7 +60,8 @@ def run(quick=False, repeat=None):
             def ref(s=sk_solver, X=X):
                 return SkPCA(N_COMPONENTS, svd_solver=s, random_state=0).fit(X)
 
-            t, t_ref = median_time(ours, repeat), median_time(ref, repeat)
+            times = interleaved_medians({"ours": ours, "ref": ref}, repeat)
+            t, t_ref = times["ours"], times["ref"]
             rows.append(
                 {
                     "case": f"PCA {solver} vs PCA(svd_solver={sk_solver!r}), {label}",
@@ -77,7 +78,8 @@ def run(quick=False, repeat=None):
         def ref_whiten(X=X):
             return SkPCA(whiten=True, svd_solver="covariance_eigh").fit(X)
 
-        t, t_ref = median_time(whiten, repeat), median_time(ref_whiten, repeat)
+        times = interleaved_medians({"ours": whiten, "ref": ref_whiten}, repeat)
+        t, t_ref = times["ours"], times["ref"]
         rows.append(
             {
                 "case": f"Whitening('pca') vs PCA(whiten=True), {label}",

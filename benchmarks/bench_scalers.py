@@ -9,15 +9,18 @@ array (``np.copyto``) for transforming. A transform with ``copy=True`` must also
 allocate its output, whose first touch costs the kernel page faults; the
 ``X.copy()`` floor row shows that cost.
 
-Every time is the median of several repetitions. Peak memory is measured with
-tracemalloc (NumPy reports its allocations to it) as a fraction of the input.
+Every time is the median of several repetitions. The times a ratio divides
+(ours and scikit-learn's, both dtypes, and the floor) are taken in alternating
+rounds, so the drift of a shared machine does not enter the ratios; the floor
+rows come from their own rounds. Peak memory is measured with tracemalloc
+(NumPy reports its allocations to it) as a fraction of the input.
 """
 
 import argparse
 import tracemalloc
 
 import numpy as np
-from _timing import median_time
+from _timing import interleaved_medians, median_time
 
 N_FEATURES = 100
 
@@ -37,8 +40,7 @@ def run(quick=False, repeat=None):
     from sklearn.preprocessing import MinMaxScaler as SkMinMaxScaler
     from sklearn.preprocessing import StandardScaler
 
-    from skprep import MinMaxScaler, ZScoreScaler, config_context
-    from skprep._fused import numba_available
+    from skprep import MinMaxScaler, ZScoreScaler
 
     n_rows = 100_000 if quick else 1_000_000
     repeat = repeat or (3 if quick else 7)
@@ -46,85 +48,100 @@ def run(quick=False, repeat=None):
         ("ZScoreScaler", ZScoreScaler, "StandardScaler", StandardScaler),
         ("MinMaxScaler", MinMaxScaler, "MinMaxScaler", SkMinMaxScaler),
     )
-    rows, seconds64 = [], {}
-    for dtype in (np.float64, np.float32):
-        name = np.dtype(dtype).name
-        X = np.random.default_rng(0).standard_normal((n_rows, N_FEATURES))
-        X = X.astype(dtype)
-        shape = f"{n_rows:,} x {N_FEATURES} {name}"
-        scratch = np.empty_like(X)
-        read_floor = median_time(lambda X=X: X.sum(axis=0), repeat)
-        copy_floor = median_time(lambda X=X, s=scratch: np.copyto(s, X), repeat)
-        alloc_floor = median_time(lambda X=X: X.copy(), repeat)
-        rows += [
+    dtypes = (np.float64, np.float32)
+    base = np.random.default_rng(0).standard_normal((n_rows, N_FEATURES))
+    data = {dtype: base.astype(dtype) for dtype in dtypes}
+    del base
+    shapes = {
+        dtype: f"{n_rows:,} x {N_FEATURES} {np.dtype(dtype).name}" for dtype in dtypes
+    }
+    floors = {dtype: _floors(data[dtype]) for dtype in dtypes}
+    floor_times = interleaved_medians(
+        {
+            (dtype, kind): fn
+            for dtype in dtypes
+            for kind, (_, fn) in floors[dtype].items()
+        },
+        repeat,
+    )
+    rows = {
+        dtype: [
             {
-                "case": f"floor: one read pass X.sum(axis=0), {shape}",
-                "seconds": read_floor,
-            },
-            {"case": f"floor: one copy np.copyto, {shape}", "seconds": copy_floor},
-            {
-                "case": f"floor: new array + copy X.copy(), {shape}",
-                "seconds": alloc_floor,
-            },
+                "case": f"floor: {label}, {shapes[dtype]}",
+                "seconds": floor_times[dtype, kind],
+            }
+            for kind, (label, _) in floors[dtype].items()
         ]
-        for ours_name, Ours, ref_name, Ref in pairs:
-            ours, ref = Ours().fit(X), Ref().fit(X)
-            cases = [
-                (
-                    "fit",
-                    lambda Ours=Ours, X=X: Ours().fit(X),
-                    lambda Ref=Ref, X=X: Ref().fit(X),
-                    read_floor,
-                ),
-                (
-                    "transform",
-                    lambda f=ours, X=X: f.transform(X),
-                    lambda f=ref, X=X: f.transform(X),
-                    copy_floor,
-                ),
-            ]
-            if ours_name == "ZScoreScaler" and numba_available():
-                # The same fit on the NumPy passes, for the compiled pass's gain.
-                def numpy_fit(Ours=Ours, X=X):
-                    with config_context(kernels="numpy"):
-                        return Ours().fit(X)
-
-                cases.insert(
-                    1, ("fit (kernels='numpy')", numpy_fit, cases[0][2], read_floor)
-                )
-            # In place: each call overwrites the buffer it was given. Both
-            # scalers map the data to a fixed range, so repeated calls stay on
-            # ordinary (not denormal) numbers.
-            ours_in_place = Ours(copy=False).fit(X)
-            ref_in_place = Ref(copy=False).fit(X)
-            buffer, ref_buffer = X.copy(), X.copy()
-            cases.append(
-                (
-                    "transform copy=False",
-                    lambda f=ours_in_place, b=buffer: f.transform(b),
-                    lambda f=ref_in_place, b=ref_buffer: f.transform(b),
-                    copy_floor,
-                )
-            )
-            for what, ours_fn, ref_fn, floor in cases:
-                key = (ours_name, what)
-                t = median_time(ours_fn, repeat)
-                t_ref = median_time(ref_fn, repeat)
+        for dtype in dtypes
+    }
+    for ours_name, Ours, ref_name, Ref in pairs:
+        cases = {dtype: _cases(ours_name, Ours, Ref, data[dtype]) for dtype in dtypes}
+        for what, floor_kind in cases[np.float64]:
+            # Both dtypes' runs of this case, scikit-learn's, and the floor,
+            # in the same rounds: the ratios divide times of the same moments.
+            calls = {}
+            for dtype in dtypes:
+                ours_fn, ref_fn = cases[dtype][what, floor_kind]
+                calls[dtype, "ours"] = ours_fn
+                calls[dtype, "ref"] = ref_fn
+                calls[dtype, "floor"] = floors[dtype][floor_kind][1]
+            t = interleaved_medians(calls, repeat)
+            for dtype in dtypes:
                 row = {
-                    "case": f"{ours_name} {what} vs {ref_name}, {shape}",
-                    "seconds": t,
-                    "vs scikit-learn": t_ref / t,
-                    "vs floor": t / floor,
-                    "peak memory": peak_memory(ours_fn) / X.nbytes,
+                    "case": f"{ours_name} {what} vs {ref_name}, {shapes[dtype]}",
+                    "seconds": t[dtype, "ours"],
+                    "vs scikit-learn": t[dtype, "ref"] / t[dtype, "ours"],
+                    "vs floor": t[dtype, "ours"] / t[dtype, "floor"],
                 }
-                if dtype == np.float64:
-                    seconds64[key] = t
-                else:
-                    row["float32 speed-up"] = seconds64[key] / t
-                rows.append(row)
-        del X, scratch
-    rows += _far_from_origin(n_rows, repeat)
-    return rows
+                if dtype == np.float32:
+                    row["float32 speed-up"] = t[np.float64, "ours"] / t[dtype, "ours"]
+                ours_fn = calls[dtype, "ours"]
+                row["peak memory"] = peak_memory(ours_fn) / data[dtype].nbytes
+                rows[dtype].append(row)
+    del data, cases, calls, floors
+    return [row for dtype in dtypes for row in rows[dtype]] + _far_from_origin(
+        n_rows, repeat
+    )
+
+
+def _floors(X):
+    """The hardware floors for ``X``: kind -> (label, function)."""
+    scratch = np.empty_like(X)
+    return {
+        "read": ("one read pass X.sum(axis=0)", lambda: X.sum(axis=0)),
+        "copy": ("one copy np.copyto", lambda: np.copyto(scratch, X)),
+        "alloc": ("new array + copy X.copy()", lambda: X.copy()),
+    }
+
+
+def _cases(ours_name, Ours, Ref, X):
+    """(what, floor kind) -> (our call, scikit-learn's call) for one dtype."""
+    from skprep import config_context
+    from skprep._fused import numba_available
+
+    ours, ref = Ours().fit(X), Ref().fit(X)
+    cases = {
+        ("fit", "read"): (lambda: Ours().fit(X), lambda: Ref().fit(X)),
+    }
+    if ours_name == "ZScoreScaler" and numba_available():
+        # The same fit on the NumPy passes, for the compiled pass's gain.
+        def numpy_fit():
+            with config_context(kernels="numpy"):
+                return Ours().fit(X)
+
+        cases["fit (kernels='numpy')", "read"] = (numpy_fit, lambda: Ref().fit(X))
+    cases["transform", "copy"] = (lambda: ours.transform(X), lambda: ref.transform(X))
+    # In place: each call overwrites the buffer it was given. Both scalers map
+    # the data to a fixed range, so repeated calls stay on ordinary (not
+    # denormal) numbers.
+    ours_in_place = Ours(copy=False).fit(X)
+    ref_in_place = Ref(copy=False).fit(X)
+    buffer, ref_buffer = X.copy(), X.copy()
+    cases["transform copy=False", "copy"] = (
+        lambda: ours_in_place.transform(buffer),
+        lambda: ref_in_place.transform(ref_buffer),
+    )
+    return cases
 
 
 def _far_from_origin(n_rows, repeat):
