@@ -7,7 +7,7 @@
     python benchmarks/run.py --write out.md      # also write a markdown report
 
 Every figure is the median of several repetitions measured in this run, printed
-as a ratio against its reference: scikit-learn (``vs scikit-learn``: how many
+as a ratio against its reference, whose repetitions alternate with skprep's: scikit-learn (``vs scikit-learn``: how many
 times faster skprep is), dask-ml, or a hardware floor measured in the same run
 (``vs floor``: how many floors skprep takes; one read pass ``X.sum(axis=0)`` for
 fitting, one ``np.copyto`` for transforming). Peak memory is measured with
@@ -151,7 +151,9 @@ Benchmarks
 ==========
 
 Produced by ``{command}`` on the machine below; every figure is the median of
-several repetitions measured in the same run.
+several repetitions measured in the same run. The times a ratio divides are
+taken in alternating rounds (skprep, the reference, the floor, and for the
+scalers both dtypes), so the drift of a shared machine does not enter it.
 
 - ``vs scikit-learn``: scikit-learn's time divided by skprep's (above 1: skprep
   is faster). The reference is the estimator a user would otherwise pick:
