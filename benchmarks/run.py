@@ -11,8 +11,8 @@ as a ratio against its reference, whose repetitions alternate with skprep's:
 scikit-learn (``vs scikit-learn``: how many times faster skprep is), dask-ml, or
 a hardware floor measured in the same run (``vs floor``: how many floors skprep
 takes; one read pass ``X.sum(axis=0)`` for fitting, one ``np.copyto`` for
-transforming). Peak memory is measured with
-tracemalloc, which sees NumPy's allocations, as a fraction of the input size.
+transforming). Peak memory is measured with tracemalloc, which sees NumPy's
+allocations, as a fraction of the input size.
 
 The suites live in ``bench_scalers.py``, ``bench_pca.py``, ``bench_nn.py`` and
 ``bench_dask.py``, each exposing ``run(quick=False) -> list of dict rows``; a

@@ -125,9 +125,11 @@ def _extremes_kernel():
 
     def extremes(x, out):
         n_rows, n_features = x.shape
+        # Row 0 seeds the extremes; a NaN or an infinity in it stays
+        # non-finite and fails the check at the end.
         lo = x[0].copy()
         hi = x[0].copy()
-        for i in range(n_rows):
+        for i in range(1, n_rows):
             for j in range(n_features):
                 v = x[i, j]
                 # ``v - v`` is +0 for a finite v and NaN for NaN or infinity,
