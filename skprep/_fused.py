@@ -99,7 +99,8 @@ def fused_chunk_moments(chunk, *, mean, var, minmax, max_kappa2):
     # All the per-chunk bookkeeping runs inside the compiled call, which
     # releases the GIL once per chunk: a dozen small NumPy calls per chunk
     # instead cost the two workers more in GIL hand-offs than the pass itself.
-    if not _reducers()[(bool(var), bool(minmax))](chunk, max_kappa2, out):
+    paired = chunk.dtype == np.float32
+    if not _reducers()[(bool(var), bool(minmax), paired)](chunk, max_kappa2, out):
         return None
     chunk_mean, m2, minimum, maximum = out
     return (
@@ -242,11 +243,12 @@ def _affine_kernels():
 
 @functools.cache
 def _reducers():
-    """The compiled chunk reducers, keyed by (squares, extremes); built on first use."""
+    """The compiled chunk reducers, keyed by (squares, extremes, paired rows);
+    built on first use."""
 
-    def build(squares, extremes):
-        # ``squares`` and ``extremes`` are closure constants: numba compiles
-        # each variant with the unused accumulations removed.
+    def build(squares, extremes, paired):
+        # ``squares``, ``extremes`` and ``paired`` are closure constants: numba
+        # compiles each variant with the unused code removed.
         def reduce_chunk(x, max_kappa2, out):
             n_rows, n_features = x.shape
             shift = np.zeros(n_features)
@@ -276,7 +278,39 @@ def _reducers():
             # One short loop per pair of accumulators, each over a row that
             # sits in L1: a loop storing to more arrays needs more runtime
             # overlap checks than LLVM's vectoriser makes, and runs scalar.
-            for i in range(n_rows):
+            first_single = 0
+            if paired:
+                # float32 halves the bytes read, and its loop is bound by the
+                # loads and stores of the accumulators, not by memory: taking
+                # rows two at a time halves those. Each column still adds
+                # row i, then row i + 1, as the one-row loop does, so the
+                # sums are bitwise those of the float64 copy. Measured on
+                # 1e6 x 100, two threads: float32 25 -> 20 ms; the same loop
+                # slowed float64 (from memory) from 37 to 56 ms.
+                first_single = n_rows - n_rows % 2
+                for i in range(0, first_single, 2):
+                    if squares:
+                        for j in range(n_features):
+                            t = np.float64(x[i, j]) - shift[j]
+                            u = np.float64(x[i + 1, j]) - shift[j]
+                            sums[j] = (sums[j] + t) + u
+                            sq[j] = (sq[j] + t * t) + u * u
+                    else:
+                        for j in range(n_features):
+                            sums[j] = (sums[j] + np.float64(x[i, j])) + np.float64(
+                                x[i + 1, j]
+                            )
+                    if extremes:
+                        for j in range(n_features):
+                            v = np.float64(x[i, j])
+                            w = np.float64(x[i + 1, j])
+                            a = lo[j]
+                            b = hi[j]
+                            a = v if v < a else a
+                            b = v if v > b else b
+                            lo[j] = w if w < a else a
+                            hi[j] = w if w > b else b
+            for i in range(first_single, n_rows):
                 if squares:
                     for j in range(n_features):
                         t = np.float64(x[i, j]) - shift[j]
@@ -312,4 +346,4 @@ def _reducers():
 
         return _jit(reduce_chunk)
 
-    return {(s, e): build(s, e) for s in (False, True) for e in (False, True)}
+    return {key: build(*key) for key in itertools.product((False, True), repeat=3)}

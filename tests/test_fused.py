@@ -51,10 +51,19 @@ def test_one_chunk_agrees_with_exact_sums(dtype, n):
     assert minimum.dtype == np.float64
 
 
-def test_float32_gets_bitwise_the_statistics_of_its_float64_copy():
-    X = _data(1, dtype=np.float32)
-    for a, b in zip(_fused_stats(X), _fused_stats(X.astype(np.float64)), strict=True):
-        assert_array_equal(a, b)
+@pytest.mark.parametrize("n", [1, 2, 999, 1000])
+@pytest.mark.parametrize("var, minmax", [(True, True), (True, False), (False, False)])
+def test_float32_gets_bitwise_the_statistics_of_its_float64_copy(n, var, minmax):
+    # float32 takes rows two at a time and float64 one at a time; each column
+    # must still add its rows one after the other, in the same order.
+    X = _data(1, n=n, dtype=np.float32)
+    request = {"var": var, "minmax": minmax}
+    single = _fused_stats(X, **request)
+    double = _fused_stats(X.astype(np.float64), **request)
+    for a, b in zip(single, double, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert_array_equal(a, b)
 
 
 def test_only_what_was_asked_for_is_returned():
