@@ -71,7 +71,8 @@ def use_compiled(X):
 
 
 def chunk_kernel(X, *, scatter, weighted):
-    """The fused chunk reducer to use for ``X``, or None for the NumPy passes.
+    """The fused reducer of row chunks to use for ``X``, or None for the NumPy
+    passes (see :func:`fused_chunk_moments`).
 
     Scatter matrices (BLAS forms them) and sample weights keep the NumPy path.
     """
@@ -83,75 +84,77 @@ def chunk_kernel(X, *, scatter, weighted):
     return fused_chunk_moments
 
 
-def fused_chunk_moments(chunk, *, mean, var, minmax, max_kappa2):
-    """Statistics of one C-ordered chunk in one compiled pass, or None.
+def fused_chunk_moments(X, bounds, *, mean, var, minmax, max_kappa2):
+    """Statistics of the chunks ``X[bounds[c]:bounds[c + 1]]``, in one compiled call.
 
-    Returns ``(chunk_mean, m2, minimum, maximum)`` in float64 (None for what
-    was not asked for), or None when the chunk holds a NaN or an infinity, or a
-    column is too far from its shift for the one-pass sum of squares: the
-    caller then takes the exact NumPy path.
+    Returns one ``(chunk_mean, m2, minimum, maximum)`` per chunk, in float64
+    (None for what was not asked for), in order up to the first chunk the pass
+    declined: one holding a NaN or an infinity, or with a column too far from
+    its shift for the one-pass sum of squares. The caller takes the exact NumPy
+    path from there. A strided ``X`` is declined whole.
     """
-    if chunk.shape[0] == 0 or not chunk.flags.c_contiguous:
-        return None
+    bounds = np.asarray(bounds, dtype=np.intp)
+    n_chunks = len(bounds) - 1
+    if not X.flags.c_contiguous or (np.diff(bounds) <= 0).any() or not (mean or minmax):
+        return []
+    # One compiled call for many chunks releases the GIL once and keeps the
+    # per-chunk bookkeeping out of Python: one call per chunk cost the two
+    # workers about 2 ms of a 22 ms float32 fit of 1e6 x 100.
+    X = X[bounds[0] : bounds[-1]]
+    bounds = bounds - bounds[0]
+    n_features = X.shape[1]
     if not mean:
-        return _extremes(chunk) if minmax else None
-    out = np.empty((4, chunk.shape[1]))
-    # All the per-chunk bookkeeping runs inside the compiled call, which
-    # releases the GIL once per chunk: a dozen small NumPy calls per chunk
-    # instead cost the two workers more in GIL hand-offs than the pass itself.
-    paired = chunk.dtype == np.float32
-    if not _reducers()[(bool(var), bool(minmax), paired)](chunk, max_kappa2, out):
-        return None
-    chunk_mean, m2, minimum, maximum = out
-    return (
-        chunk_mean,
-        m2 if var else None,
-        minimum if minmax else None,
-        maximum if minmax else None,
-    )
-
-
-def _extremes(chunk):
-    """``(None, None, minimum, maximum)`` of a clean chunk, or None."""
-    out = np.empty((2, chunk.shape[1]), dtype=chunk.dtype)
-    if not _extremes_kernel()(chunk, out):
-        return None
-    minimum, maximum = out.astype(np.float64)
-    return None, None, minimum, maximum
+        out = np.empty((n_chunks, 2, n_features), dtype=X.dtype)
+        answered = _extremes_kernel()(X, bounds, out)
+        return [(None, None, *extremes) for extremes in out[:answered].astype(float)]
+    out = np.empty((n_chunks, 4, n_features))
+    kernel = _reducers()[(bool(var), bool(minmax), X.dtype == np.float32)]
+    answered = kernel(X, bounds, max_kappa2, out)
+    return [
+        (
+            chunk_mean,
+            m2 if var else None,
+            minimum if minmax else None,
+            maximum if minmax else None,
+        )
+        for chunk_mean, m2, minimum, maximum in out[:answered]
+    ]
 
 
 @functools.cache
 def _extremes_kernel():
-    """Column minimum and maximum of a C-ordered chunk, in its own dtype."""
+    """Column minima and maxima of row chunks, in their own dtype."""
 
-    def extremes(x, out):
-        n_rows, n_features = x.shape
-        # Row 0 seeds the extremes; a NaN or an infinity in it stays
-        # non-finite and fails the check at the end.
-        lo = x[0].copy()
-        hi = x[0].copy()
-        for i in range(1, n_rows):
+    def extremes(data, bounds, outs):
+        for c in range(bounds.shape[0] - 1):
+            x = data[bounds[c] : bounds[c + 1]]
+            n_rows, n_features = x.shape
+            # Row 0 seeds the extremes; a NaN or an infinity in it stays
+            # non-finite and fails the check at the end.
+            lo = x[0].copy()
+            hi = x[0].copy()
+            for i in range(1, n_rows):
+                for j in range(n_features):
+                    v = x[i, j]
+                    # ``v - v`` is +0 for a finite v and NaN for NaN or
+                    # infinity, and subtracting +0 leaves every value as it
+                    # was (-0 too). So a non-finite value turns the extremes
+                    # to NaN and keeps them there (a comparison with NaN keeps
+                    # the NaN), and no separate probe is needed. Measured on
+                    # 1e6 x 100, one thread: this loop vectorises, 42-53 ms
+                    # float64 and 24-28 float32, where selects that test
+                    # ``v != v`` themselves ran at 64-67 and 56-57.
+                    poison = v - v
+                    a = lo[j]
+                    b = hi[j]
+                    lo[j] = (v if v < a else a) - poison
+                    hi[j] = (v if v > b else b) - poison
             for j in range(n_features):
-                v = x[i, j]
-                # ``v - v`` is +0 for a finite v and NaN for NaN or infinity,
-                # and subtracting +0 leaves every value as it was (-0 too).
-                # So a non-finite value turns the extremes to NaN and keeps
-                # them there (a comparison with NaN keeps the NaN), and no
-                # separate probe is needed. Measured on 1e6 x 100, one
-                # thread: this loop vectorises, 42-53 ms float64 and 24-28
-                # float32, where selects that test ``v != v`` themselves ran
-                # at 64-67 and 56-57.
-                poison = v - v
-                a = lo[j]
-                b = hi[j]
-                lo[j] = (v if v < a else a) - poison
-                hi[j] = (v if v > b else b) - poison
-        clean = True
-        for j in range(n_features):
-            out[0, j] = lo[j]
-            out[1, j] = hi[j]
-            clean = clean and np.isfinite(lo[j]) and np.isfinite(hi[j])
-        return clean
+                if not (np.isfinite(lo[j]) and np.isfinite(hi[j])):
+                    return c
+                outs[c, 0, j] = lo[j]
+                outs[c, 1, j] = hi[j]
+        return bounds.shape[0] - 1
 
     return _jit(extremes)
 
@@ -243,107 +246,118 @@ def _affine_kernels():
 
 @functools.cache
 def _reducers():
-    """The compiled chunk reducers, keyed by (squares, extremes, paired rows);
-    built on first use."""
+    """The compiled reducers of row chunks, keyed by (squares, extremes, paired
+    rows); built on first use."""
 
     def build(squares, extremes, paired):
         # ``squares``, ``extremes`` and ``paired`` are closure constants: numba
         # compiles each variant with the unused code removed.
-        def reduce_chunk(x, max_kappa2, out):
-            n_rows, n_features = x.shape
-            shift = np.zeros(n_features)
-            sums = np.zeros(n_features)
-            sq = np.zeros(n_features)
-            lo = np.full(n_features, np.inf)
-            hi = np.full(n_features, -np.inf)
-            if squares:
-                # The shift is the value among the first rows nearest to their
-                # mean: close to the chunk's mean, and a value of the data, so
-                # a constant column gives exact zeros (and m2 = 0 exactly).
-                n_first = min(n_rows, _SHIFT_ROWS)
-                for i in range(n_first):
-                    for j in range(n_features):
-                        sums[j] += np.float64(x[i, j])
-                for j in range(n_features):
-                    if not np.isfinite(sums[j]):
-                        return False
-                    centre = sums[j] / n_first
-                    best = np.inf
+        def reduce_chunks(data, bounds, max_kappa2, outs):
+            n_features = data.shape[1]
+            shift = np.empty(n_features)
+            sums = np.empty(n_features)
+            sq = np.empty(n_features)
+            lo = np.empty(n_features)
+            hi = np.empty(n_features)
+            for c in range(bounds.shape[0] - 1):
+                x = data[bounds[c] : bounds[c + 1]]
+                n_rows = x.shape[0]
+                shift[:] = 0.0
+                sums[:] = 0.0
+                sq[:] = 0.0
+                lo[:] = np.inf
+                hi[:] = -np.inf
+                if squares:
+                    # The shift is the value among the first rows nearest to
+                    # their mean: close to the chunk's mean, and a value of
+                    # the data, so a constant column gives exact zeros (and
+                    # m2 = 0 exactly).
+                    n_first = min(n_rows, _SHIFT_ROWS)
                     for i in range(n_first):
-                        gap = abs(np.float64(x[i, j]) - centre)
-                        if gap < best:
-                            best = gap
-                            shift[j] = x[i, j]
-                    sums[j] = 0.0
-            # One short loop per pair of accumulators, each over a row that
-            # sits in L1: a loop storing to more arrays needs more runtime
-            # overlap checks than LLVM's vectoriser makes, and runs scalar.
-            first_single = 0
-            if paired:
-                # float32 halves the bytes read, and its loop is bound by the
-                # loads and stores of the accumulators, not by memory: taking
-                # rows two at a time halves those. Each column still adds
-                # row i, then row i + 1, as the one-row loop does, so the
-                # sums are bitwise those of the float64 copy. Measured on
-                # 1e6 x 100, two threads: float32 25 -> 20 ms; the same loop
-                # slowed float64 (from memory) from 37 to 56 ms.
-                first_single = n_rows - n_rows % 2
-                for i in range(0, first_single, 2):
+                        for j in range(n_features):
+                            sums[j] += np.float64(x[i, j])
+                    for j in range(n_features):
+                        if not np.isfinite(sums[j]):
+                            return c
+                        centre = sums[j] / n_first
+                        best = np.inf
+                        for i in range(n_first):
+                            gap = abs(np.float64(x[i, j]) - centre)
+                            if gap < best:
+                                best = gap
+                                shift[j] = x[i, j]
+                        sums[j] = 0.0
+                # One short loop per pair of accumulators, each over a row
+                # that sits in L1: a loop storing to more arrays needs more
+                # runtime overlap checks than LLVM's vectoriser makes, and
+                # runs scalar.
+                first_single = 0
+                if paired:
+                    # float32 halves the bytes read, and its loop is bound by
+                    # the loads and stores of the accumulators, not by memory:
+                    # taking rows two at a time halves those. Each column still
+                    # adds row i, then row i + 1, as the one-row loop does, so
+                    # the sums are bitwise those of the float64 copy. Measured
+                    # on 1e6 x 100, two threads: float32 25 -> 20 ms; the same
+                    # loop slowed float64 (from memory) from 37 to 56 ms.
+                    first_single = n_rows - n_rows % 2
+                    for i in range(0, first_single, 2):
+                        if squares:
+                            for j in range(n_features):
+                                t = np.float64(x[i, j]) - shift[j]
+                                u = np.float64(x[i + 1, j]) - shift[j]
+                                sums[j] = (sums[j] + t) + u
+                                sq[j] = (sq[j] + t * t) + u * u
+                        else:
+                            for j in range(n_features):
+                                t = np.float64(x[i, j])
+                                u = np.float64(x[i + 1, j])
+                                sums[j] = (sums[j] + t) + u
+                        if extremes:
+                            for j in range(n_features):
+                                v = np.float64(x[i, j])
+                                w = np.float64(x[i + 1, j])
+                                a = lo[j]
+                                b = hi[j]
+                                a = v if v < a else a
+                                b = v if v > b else b
+                                lo[j] = w if w < a else a
+                                hi[j] = w if w > b else b
+                for i in range(first_single, n_rows):
                     if squares:
                         for j in range(n_features):
                             t = np.float64(x[i, j]) - shift[j]
-                            u = np.float64(x[i + 1, j]) - shift[j]
-                            sums[j] = (sums[j] + t) + u
-                            sq[j] = (sq[j] + t * t) + u * u
+                            sums[j] += t
+                            sq[j] += t * t
                     else:
                         for j in range(n_features):
-                            sums[j] = (sums[j] + np.float64(x[i, j])) + np.float64(
-                                x[i + 1, j]
-                            )
+                            sums[j] += np.float64(x[i, j])
                     if extremes:
+                        # Comparison selects vectorise; they skip NaN, which
+                        # reaches ``sums`` and sends the chunk back.
                         for j in range(n_features):
                             v = np.float64(x[i, j])
-                            w = np.float64(x[i + 1, j])
                             a = lo[j]
                             b = hi[j]
-                            a = v if v < a else a
-                            b = v if v > b else b
-                            lo[j] = w if w < a else a
-                            hi[j] = w if w > b else b
-            for i in range(first_single, n_rows):
-                if squares:
-                    for j in range(n_features):
-                        t = np.float64(x[i, j]) - shift[j]
-                        sums[j] += t
-                        sq[j] += t * t
-                else:
-                    for j in range(n_features):
-                        sums[j] += np.float64(x[i, j])
-                if extremes:
-                    # Comparison selects vectorise; they skip NaN, which
-                    # reaches ``sums`` and sends the chunk back.
-                    for j in range(n_features):
-                        v = np.float64(x[i, j])
-                        a = lo[j]
-                        b = hi[j]
-                        lo[j] = v if v < a else a
-                        hi[j] = v if v > b else b
-            for j in range(n_features):
-                if not np.isfinite(sums[j]):
-                    return False  # NaN, infinity, or overflow
-                out[0, j] = shift[j] + sums[j] / n_rows
-                if squares:
-                    # sum (x - K)^2 - (sum (x - K))^2 / n: exact for a constant
-                    # column; refused where the subtraction would cancel.
-                    m2 = sq[j] - sums[j] * (sums[j] / n_rows)
-                    exact = m2 >= 0 and m2 * max_kappa2 >= sq[j]
-                    if not (np.isfinite(sq[j]) and exact):
-                        return False
-                    out[1, j] = m2
-                out[2, j] = lo[j]
-                out[3, j] = hi[j]
-            return True
+                            lo[j] = v if v < a else a
+                            hi[j] = v if v > b else b
+                for j in range(n_features):
+                    if not np.isfinite(sums[j]):
+                        return c  # NaN, infinity, or overflow
+                    outs[c, 0, j] = shift[j] + sums[j] / n_rows
+                    if squares:
+                        # sum (x - K)^2 - (sum (x - K))^2 / n: exact for a
+                        # constant column; refused where the subtraction would
+                        # cancel.
+                        m2 = sq[j] - sums[j] * (sums[j] / n_rows)
+                        exact = m2 >= 0 and m2 * max_kappa2 >= sq[j]
+                        if not (np.isfinite(sq[j]) and exact):
+                            return c
+                        outs[c, 1, j] = m2
+                    outs[c, 2, j] = lo[j]
+                    outs[c, 3, j] = hi[j]
+            return bounds.shape[0] - 1
 
-        return _jit(reduce_chunk)
+        return _jit(reduce_chunks)
 
     return {key: build(*key) for key in itertools.product((False, True), repeat=3)}

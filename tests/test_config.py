@@ -1,10 +1,14 @@
+import multiprocessing
+import threading
+import time
+
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
 import skprep
 from skprep import MinMaxScaler, ZScoreScaler
-from skprep._moments import moments
+from skprep._moments import moments, run_blocks
 
 
 def test_thread_count_does_not_change_the_statistics():
@@ -54,3 +58,63 @@ def test_infinity_found_by_the_kernel_leaves_the_input_alone(Scaler, copy):
     with pytest.raises(ValueError, match="infinity"):
         scaler.transform(bad)
     assert_array_equal(bad, before)
+
+
+def _blocks(n):
+    return [[slice(i, i + 1)] for i in range(n)]
+
+
+def test_the_thread_pool_is_kept_between_calls():
+    def worker(block):
+        return threading.current_thread()
+
+    used = set()
+    with skprep.config_context(n_jobs=2):
+        for _ in range(5):
+            used.update(run_blocks(worker, _blocks(16)))
+    # A pool per call would start at least one new thread each time.
+    assert threading.current_thread() not in used
+    assert 1 <= len(used) <= 2
+
+
+def test_every_block_runs_before_the_first_error_is_raised():
+    done = []
+
+    def work(block):
+        index = block[0].start
+        if index in (3, 5):
+            raise ValueError(f"block {index}")
+        time.sleep(0.001)
+        done.append(index)
+
+    with skprep.config_context(n_jobs=2):
+        with pytest.raises(ValueError, match="block 3"):
+            run_blocks(work, _blocks(12))
+    assert sorted(done) == [i for i in range(12) if i not in (3, 5)]
+
+
+def test_blocks_run_from_a_worker_run_in_that_worker():
+    # Waiting on the pool from inside it could wait forever.
+    def outer(block):
+        return set(run_blocks(lambda b: threading.current_thread(), _blocks(8)))
+
+    with skprep.config_context(n_jobs=2):
+        inner = run_blocks(outer, _blocks(8))
+    assert all(len(threads) == 1 for threads in inner)
+
+
+@pytest.mark.skipif(
+    "fork" not in multiprocessing.get_all_start_methods(), reason="needs fork"
+)
+def test_a_forked_child_starts_its_own_pool():
+    X = np.random.default_rng(2).normal(size=(200_000, 8))
+    with skprep.config_context(n_jobs=2):
+        expected = ZScoreScaler().fit(X).transform(X)  # the parent's pool exists
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            result = pool.apply_async(_fit_transform, (X,)).get(timeout=60)
+    assert_array_equal(result, expected)
+
+
+def _fit_transform(X):
+    with skprep.config_context(n_jobs=2):
+        return ZScoreScaler().fit(X).transform(X)

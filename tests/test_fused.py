@@ -18,9 +18,16 @@ pytest.importorskip("numba")  # installed by the test extra; see test_setup belo
 
 
 def _fused_stats(chunk, mean=True, var=True, minmax=True):
-    return _fused.fused_chunk_moments(
-        chunk, mean=mean, var=var, minmax=minmax, max_kappa2=_ONE_PASS_MAX_KAPPA2
+    """The compiled pass over ``chunk`` as one chunk, or None if it declined."""
+    answered = _fused.fused_chunk_moments(
+        chunk,
+        [0, len(chunk)],
+        mean=mean,
+        var=var,
+        minmax=minmax,
+        max_kappa2=_ONE_PASS_MAX_KAPPA2,
     )
+    return answered[0] if answered else None
 
 
 def _exact_mean_and_m2(X):
@@ -125,15 +132,51 @@ def test_a_view_with_strides_declines():
     assert _fused_stats(_data(6)[:, ::2]) is None
 
 
+REQUESTS = [
+    {"mean": True, "var": True, "minmax": True},
+    {"mean": True, "var": True, "minmax": False},
+    {"mean": True, "var": False, "minmax": False},
+    {"mean": False, "var": False, "minmax": True},
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("request_", REQUESTS)
+def test_a_run_of_chunks_answers_each_as_alone_up_to_the_first_declined(
+    dtype, request_
+):
+    X = _data(17, n=1000, dtype=dtype)
+    bounds = [100, 400, 401, 700, 1000]  # a one-row chunk; rows 0-99 left out
+
+    def run():
+        return _fused.fused_chunk_moments(
+            X, bounds, max_kappa2=_ONE_PASS_MAX_KAPPA2, **request_
+        )
+
+    together = run()
+    assert len(together) == 4
+    for c, stats in enumerate(together):
+        alone = _fused_stats(X[bounds[c] : bounds[c + 1]], **request_)
+        for a, b in zip(stats, alone, strict=True):
+            assert (a is None) == (b is None)
+            if a is not None:
+                assert_array_equal(a, b)
+    X[550, 2] = np.nan  # in the third chunk
+    assert len(run()) == 2
+    X[0, 2] = np.nan  # outside every chunk
+    X[550, 2] = 1.0
+    assert len(run()) == 4
+
+
 @pytest.fixture
 def calls(monkeypatch):
-    """Whether each call of the compiled pass answered, in order."""
+    """Each call of the compiled pass: (chunks asked, chunks answered)."""
     answered = []
     original = _fused.fused_chunk_moments
 
-    def spy(chunk, **kwargs):
-        result = original(chunk, **kwargs)
-        answered.append(result is not None)
+    def spy(X, bounds, **kwargs):
+        result = original(X, bounds, **kwargs)
+        answered.append((len(bounds) - 1, len(result)))
         return result
 
     monkeypatch.setattr(_fused, "fused_chunk_moments", spy)
@@ -144,10 +187,11 @@ def test_moments_takes_the_compiled_pass(calls):
     X = _data(7, n=20_000)
     with skprep.config_context(kernels="numba"):
         fast = moments(X, minmax=True, chunk_bytes=8 * 9 * 1000)
-    assert len(calls) == 20 and all(calls)
+    # 20 chunks in 10 blocks, one compiled call each, every chunk answered.
+    assert calls == [(2, 2)] * 10
     with skprep.config_context(kernels="numpy"):
         slow = moments(X, minmax=True, chunk_bytes=8 * 9 * 1000)
-    assert len(calls) == 20  # the NumPy setting never calls it
+    assert len(calls) == 10  # the NumPy setting never calls it
     for a, b in zip(fast.astuple(), slow.astuple(), strict=True):
         if isinstance(a, np.ndarray):
             assert_allclose(a, b, rtol=1e-12, atol=1e-12 * np.abs(b).max())
@@ -161,7 +205,9 @@ def test_after_a_declined_chunk_its_block_takes_the_numpy_passes(calls):
     # One thread, so that the calls come in row order.
     with skprep.config_context(kernels="numba", n_jobs=1):
         fast = moments(X, chunk_bytes=8 * 9 * 1000)
-    assert calls == [False] + [True] * 18  # chunk 2 went straight to NumPy
+    # The first block declined its first chunk, and chunk 2 went straight to
+    # the NumPy passes.
+    assert calls == [(2, 0)] + [(2, 2)] * 9
     with skprep.config_context(kernels="numpy"):
         slow = moments(X, chunk_bytes=8 * 9 * 1000)
     assert_array_equal(fast.n_observed, slow.n_observed)
@@ -219,7 +265,7 @@ def test_extremes_alone_take_the_compiled_pass(calls):
     X = _data(16, n=20_000)
     with skprep.config_context(kernels="numba"):
         fast = moments(X, var=False, minmax=True, mean=False)
-        assert calls and all(calls)
+        assert calls and all(asked == answered for asked, answered in calls)
         scaler = skprep.MinMaxScaler().fit(X)
     assert_array_equal(fast.minimum, X.min(axis=0))
     assert_array_equal(fast.maximum, X.max(axis=0))
