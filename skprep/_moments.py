@@ -53,8 +53,9 @@ DEFAULT_CHUNK_BYTES = 4 * 2**20
 CAST_CHUNK_BYTES = 3 * 2**20
 
 # The compiled pass (skprep._fused) makes no working copy, so its chunks cost no
-# memory; they only amortise the Python work around each call (about 25 us a
-# chunk, and the GIL it holds). 1e6 x 100, two threads, mean and variance:
+# memory; each amortises the choice of its shift and, when the pass was called
+# once per chunk, the Python work around the call (about 25 us a chunk, and the
+# GIL it held). 1e6 x 100, two threads, mean and variance, a call per chunk:
 # float64 40 ms with 4 MiB chunks, 39 with 8; float32 27-32 ms, 24-29 with 8.
 # Larger chunks were no faster and would leave inputs below 128 MiB on one
 # thread (threads start at 8 chunks).
