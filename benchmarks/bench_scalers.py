@@ -10,10 +10,16 @@ allocate its output, whose first touch costs the kernel page faults; the
 ``X.copy()`` floor row shows that cost.
 
 Every time is the median of several repetitions. The times a ratio divides
-(ours and scikit-learn's, both dtypes, and the floor) are taken in alternating
-rounds, so the drift of a shared machine does not enter the ratios; the floor
-rows come from their own rounds. Peak memory is measured with tracemalloc
-(NumPy reports its allocations to it) as a fraction of the input.
+are taken in alternating rounds, so the drift of a shared machine does not enter
+the ratios: skprep's calls on both dtypes take turns with the floors, and each
+of them takes turns with scikit-learn's for the "vs scikit-learn" ratio. The
+two kinds of round are kept apart because a reference's large temporaries, once
+freed, slow the calls after them on a virtual machine (measured: a float64 fit
+of 36 ms alone took 41-61 ms, and once 252 ms, in rounds with
+``StandardScaler``'s fits), which would put noise into the float32 speed-up
+and the floor ratios. The floor rows come from their own rounds. Peak memory is
+measured with tracemalloc (NumPy reports its allocations to it) as a fraction of
+the input.
 """
 
 import argparse
@@ -77,31 +83,24 @@ def run(quick=False, repeat=None):
     for ours_name, Ours, ref_name, Ref in pairs:
         cases = {dtype: _cases(ours_name, Ours, Ref, data[dtype]) for dtype in dtypes}
         for what, floor_kind in cases[np.float64]:
-            # Both dtypes' runs of this case, scikit-learn's, and the floor,
-            # in the same rounds: the ratios divide times of the same moments.
-            calls = {}
-            for dtype in dtypes:
-                ours_fn, ref_fn = cases[dtype][what, floor_kind]
-                calls[dtype, "ours"] = ours_fn
-                calls[dtype, "ref"] = ref_fn
-                calls[dtype, "floor"] = floors[dtype][floor_kind][1]
-            t = interleaved_medians(calls, repeat)
+            ours = {dtype: cases[dtype][what, floor_kind][0] for dtype in dtypes}
+            refs = {dtype: cases[dtype][what, floor_kind][1] for dtype in dtypes}
+            against = {dtype: floors[dtype][floor_kind][1] for dtype in dtypes}
+            t, vs_floor, vs_ref = _measure(ours, against, refs, repeat)
             for dtype in dtypes:
                 row = {
                     "case": f"{ours_name} {what} vs {ref_name}, {shapes[dtype]}",
-                    "seconds": t[dtype, "ours"],
-                    "vs scikit-learn": t[dtype, "ref"] / t[dtype, "ours"],
-                    "vs floor": t[dtype, "ours"] / t[dtype, "floor"],
+                    "seconds": t[dtype],
+                    "vs scikit-learn": vs_ref[dtype],
+                    "vs floor": vs_floor[dtype],
                 }
                 if dtype == np.float32:
-                    row["float32 speed-up"] = t[np.float64, "ours"] / t[dtype, "ours"]
-                row["peak memory"] = (
-                    peak_memory(calls[dtype, "ours"]) / data[dtype].nbytes
-                )
+                    row["float32 speed-up"] = t[np.float64] / t[dtype]
+                row["peak memory"] = peak_memory(ours[dtype]) / data[dtype].nbytes
                 rows[dtype].append(row)
     # Free the inputs and buffers (the closures hold them) before the
     # far-from-origin data is made.
-    del data, cases, calls, floors
+    del data, cases, ours, refs, against, floors
     return [row for dtype in dtypes for row in rows[dtype]] + _far_from_origin(
         n_rows, repeat
     )
@@ -165,20 +164,47 @@ def _far_from_origin(n_rows, repeat):
     # The NumPy passes centre such columns exactly (a second pass); the
     # compiled pass sums about a shift near the mean and needs no second pass.
     kinds = (("numpy", "NumPy centred pass"), ("auto", "default"))
-    calls = {kernels: fit_with(kernels) for kernels, _ in kinds}
-    calls["ref"] = lambda: StandardScaler().fit(X)
-    calls["floor"] = lambda: X.sum(axis=0)
-    t = interleaved_medians(calls, repeat)
+    ours = {kernels: fit_with(kernels) for kernels, _ in kinds}
+    t, vs_floor, vs_ref = _measure(
+        ours,
+        dict.fromkeys(ours, lambda: X.sum(axis=0)),
+        dict.fromkeys(ours, lambda: StandardScaler().fit(X)),
+        repeat,
+    )
     return [
         {
             "case": f"ZScoreScaler fit, mean 1e3 std 1 ({how}), "
             f"{n_rows:,} x {N_FEATURES} float64",
             "seconds": t[kernels],
-            "vs scikit-learn": t["ref"] / t[kernels],
-            "vs floor": t[kernels] / t["floor"],
+            "vs scikit-learn": vs_ref[kernels],
+            "vs floor": vs_floor[kernels],
         }
         for kernels, how in kinds
     ]
+
+
+def _measure(ours, floors, refs, repeat):
+    """Our times and their ratios to the floors and to the references.
+
+    ``ours``, ``floors`` and ``refs`` map the same keys to our call, the floor
+    it is held against and the reference's call. Our calls take turns with the
+    floors in one set of rounds (our times, ``vs floor``, and any ratio between
+    our calls come from these), and each takes turns with its reference in
+    rounds of its own (``vs scikit-learn``). Returns three dicts by key: our
+    seconds, our time over the floor's, the reference's time over ours.
+    """
+    calls = {("ours", key): fn for key, fn in ours.items()}
+    calls.update({("floor", key): fn for key, fn in floors.items()})
+    t = interleaved_medians(calls, repeat)
+    vs_ref = {}
+    for key, ref in refs.items():
+        pair = interleaved_medians({"ours": ours[key], "ref": ref}, repeat)
+        vs_ref[key] = pair["ref"] / pair["ours"]
+    return (
+        {key: t["ours", key] for key in ours},
+        {key: t["ours", key] / t["floor", key] for key in ours},
+        vs_ref,
+    )
 
 
 def main(argv=None):

@@ -153,8 +153,10 @@ Benchmarks
 
 Produced by ``{command}`` on the machine below; every figure is the median of
 several repetitions measured in the same run. The times a ratio divides are
-taken in alternating rounds (skprep, the reference, the floor, and for the
-scalers both dtypes), so the drift of a shared machine does not enter it.
+taken in alternating rounds, so the drift of a shared machine does not enter it.
+For the scalers, skprep's calls on both dtypes take turns with the floors, and
+each takes turns with scikit-learn's in rounds of its own: a reference's large
+temporaries, once freed, slow the calls after them on a virtual machine.
 
 - ``vs scikit-learn``: scikit-learn's time divided by skprep's (above 1: skprep
   is faster). The reference is the estimator a user would otherwise pick:
