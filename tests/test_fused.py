@@ -298,6 +298,18 @@ def test_scaler_fits_agree_across_kernels_and_threads(dtype):
         assert_allclose(a, b, rtol=1e-12)
 
 
+def test_a_float32_fit_is_bitwise_the_fit_of_its_float64_copy():
+    X = _data(18, n=20_001, d=20, dtype=np.float32)
+    X[15_000, 3] = np.nan  # one block takes the NumPy passes from there
+    with skprep.config_context(kernels="numba"):
+        single, double = (
+            moments(data, chunk_bytes=8 * 20 * 999)
+            for data in (X, X.astype(np.float64))
+        )
+    for a, b in zip(single.astuple(), double.astuple(), strict=True):
+        assert_array_equal(a, b)
+
+
 def _both_kernels(function):
     results = []
     for kernels in ("numpy", "numba"):
