@@ -3,6 +3,8 @@
 Three kernels: the statistics of a chunk, the per-column affine map of the
 scalers' ``transform``, and the search for infinity before an in-place one.
 Each does in one read of the data what NumPy does in one pass per operation.
+This module decides when they run and wraps them; their loops live in
+:mod:`skprep._compiled`, which imports numba and is loaded on first use.
 
 NumPy has no fused reduction: the mean, the sum of squares and the extremes of
 a chunk each cost a pass, and a float32 chunk must first be cast to float64 for
@@ -21,7 +23,6 @@ errors: this module only ever answers the common, clean case.
 """
 
 import functools
-import itertools
 
 import numpy as np
 
@@ -34,10 +35,6 @@ __all__ = [
     "numba_available",
     "use_compiled",
 ]
-
-# Shift rows: enough that the value nearest their mean is within a fraction of a
-# standard deviation of the chunk's mean, few enough to cost nothing.
-_SHIFT_ROWS = 64
 
 # Below this many values a fit is over before compiling would pay, and the
 # first compilation in a process costs about a second.
@@ -79,8 +76,8 @@ def chunk_kernel(X, *, scatter, weighted):
     if not use_compiled(X) or scatter or weighted:
         return None
     # Built here, once, rather than raced for by the pool's workers.
-    _reducers()
-    _extremes_kernel()
+    _compiled().reducers()
+    _compiled().extremes_kernel()
     return fused_chunk_moments
 
 
@@ -105,10 +102,10 @@ def fused_chunk_moments(X, bounds, *, mean, var, minmax, max_kappa2):
     n_features = X.shape[1]
     if not mean:
         out = np.empty((n_chunks, 2, n_features), dtype=X.dtype)
-        answered = _extremes_kernel()(X, bounds, out)
+        answered = _compiled().extremes_kernel()(X, bounds, out)
         return [(None, None, *extremes) for extremes in out[:answered].astype(float)]
     out = np.empty((n_chunks, 4, n_features))
-    kernel = _reducers()[(bool(var), bool(minmax), X.dtype == np.float32)]
+    kernel = _compiled().reducers()[(bool(var), bool(minmax), X.dtype == np.float32)]
     answered = kernel(X, bounds, max_kappa2, out)
     return [
         (
@@ -119,44 +116,6 @@ def fused_chunk_moments(X, bounds, *, mean, var, minmax, max_kappa2):
         )
         for chunk_mean, m2, minimum, maximum in out[:answered]
     ]
-
-
-@functools.cache
-def _extremes_kernel():
-    """Column minima and maxima of row chunks, in their own dtype."""
-
-    def extremes(data, bounds, outs):
-        for c in range(bounds.shape[0] - 1):
-            x = data[bounds[c] : bounds[c + 1]]
-            n_rows, n_features = x.shape
-            # Row 0 seeds the extremes; a NaN or an infinity in it stays
-            # non-finite and fails the check at the end.
-            lo = x[0].copy()
-            hi = x[0].copy()
-            for i in range(1, n_rows):
-                for j in range(n_features):
-                    v = x[i, j]
-                    # ``v - v`` is +0 for a finite v and NaN for NaN or
-                    # infinity, and subtracting +0 leaves every value as it
-                    # was (-0 too). So a non-finite value turns the extremes
-                    # to NaN and keeps them there (a comparison with NaN keeps
-                    # the NaN), and no separate probe is needed. Measured on
-                    # 1e6 x 100, one thread: this loop vectorises, 42-53 ms
-                    # float64 and 24-28 float32, where selects that test
-                    # ``v != v`` themselves ran at 64-67 and 56-57.
-                    poison = v - v
-                    a = lo[j]
-                    b = hi[j]
-                    lo[j] = (v if v < a else a) - poison
-                    hi[j] = (v if v > b else b) - poison
-            for j in range(n_features):
-                if not (np.isfinite(lo[j]) and np.isfinite(hi[j])):
-                    return c
-                outs[c, 0, j] = lo[j]
-                outs[c, 1, j] = hi[j]
-        return bounds.shape[0] - 1
-
-    return _jit(extremes)
 
 
 def affine_kernel(X, out, *, shift, factor, offset):
@@ -177,187 +136,18 @@ def affine_kernel(X, out, *, shift, factor, offset):
     if not (X.flags.c_contiguous and out.flags.c_contiguous):
         return None
     key = (shift is not None, factor is not None, offset is not None, out is X)
-    return _affine_kernels()[key]
+    return _compiled().affine_kernels()[key]
 
 
 def infinity_counter(X):
     """A compiled ``count(x, counts)`` adding each column's infinities, or None."""
     if not (use_compiled(X) and X.flags.c_contiguous):
         return None
-    return _count_infinities()
+    return _compiled().count_infinities()
 
 
-@functools.cache
-def _count_infinities():
-    def count(x, counts):
-        n_rows, n_features = x.shape
-        for i in range(n_rows):
-            for j in range(n_features):
-                counts[j] += 1 if abs(x[i, j]) == np.inf else 0
+def _compiled():
+    """:mod:`skprep._compiled`, imported on first use: it imports numba."""
+    from . import _compiled
 
-    return _jit(count)
-
-
-def _jit(function):
-    """``numba.njit(nogil=True)`` of ``function``, cached on disk where possible."""
-    import numba
-
-    try:
-        # Compiled once per machine, then loaded from numba's cache.
-        return numba.njit(nogil=True, cache=True)(function)
-    except RuntimeError:  # no writable cache location: compile per process
-        return numba.njit(nogil=True)(function)
-
-
-@functools.cache
-def _affine_kernels():
-    """The compiled affine maps, keyed by the terms present and ``in_place``."""
-
-    def build(has_shift, has_factor, has_offset, in_place):
-        def apply(x, out, shift, factor, offset, low, high, clip, probe):
-            n_rows, n_features = x.shape
-            check = probe.shape[0] > 0
-            if in_place:
-                out = x
-            for i in range(n_rows):
-                for j in range(n_features):
-                    r = x[i, j]
-                    if has_shift:
-                        r = r - shift[j]
-                    if has_factor:
-                        r = r * factor[j]
-                    if has_offset:
-                        r = r + offset[j]
-                    out[i, j] = r
-                if check:  # before clipping, which would hide an infinity
-                    for j in range(n_features):
-                        probe[j] += 1 if abs(out[i, j]) == np.inf else 0
-                if clip:
-                    # np.clip's order; comparisons keep NaN as NaN.
-                    for j in range(n_features):
-                        r = out[i, j]
-                        r = low if r < low else r
-                        out[i, j] = high if r > high else r
-
-        return _jit(apply)
-
-    return {key: build(*key) for key in itertools.product((False, True), repeat=4)}
-
-
-@functools.cache
-def _reducers():
-    """The compiled reducers of row chunks, keyed by (squares, extremes, paired
-    rows); built on first use."""
-
-    def build(squares, extremes, paired):
-        # ``squares``, ``extremes`` and ``paired`` are closure constants: numba
-        # compiles each variant with the unused code removed.
-        def reduce_chunks(data, bounds, max_kappa2, outs):
-            n_features = data.shape[1]
-            shift = np.empty(n_features)
-            sums = np.empty(n_features)
-            sq = np.empty(n_features)
-            lo = np.empty(n_features)
-            hi = np.empty(n_features)
-            for c in range(bounds.shape[0] - 1):
-                x = data[bounds[c] : bounds[c + 1]]
-                n_rows = x.shape[0]
-                shift[:] = 0.0
-                sums[:] = 0.0
-                sq[:] = 0.0
-                lo[:] = np.inf
-                hi[:] = -np.inf
-                if squares:
-                    # The shift is the value among the first rows nearest to
-                    # their mean: close to the chunk's mean, and a value of
-                    # the data, so a constant column gives exact zeros (and
-                    # m2 = 0 exactly).
-                    n_first = min(n_rows, _SHIFT_ROWS)
-                    for i in range(n_first):
-                        for j in range(n_features):
-                            sums[j] += np.float64(x[i, j])
-                    for j in range(n_features):
-                        if not np.isfinite(sums[j]):
-                            return c
-                        centre = sums[j] / n_first
-                        best = np.inf
-                        for i in range(n_first):
-                            gap = abs(np.float64(x[i, j]) - centre)
-                            if gap < best:
-                                best = gap
-                                shift[j] = x[i, j]
-                        sums[j] = 0.0
-                # One short loop per pair of accumulators, each over a row
-                # that sits in L1: a loop storing to more arrays needs more
-                # runtime overlap checks than LLVM's vectoriser makes, and
-                # runs scalar.
-                first_single = 0
-                if paired:
-                    # float32 halves the bytes read, and its loop is bound by
-                    # the loads and stores of the accumulators, not by memory:
-                    # taking rows two at a time halves those. Each column still
-                    # adds row i, then row i + 1, as the one-row loop does, so
-                    # the sums are bitwise those of the float64 copy. Measured
-                    # on 1e6 x 100, two threads: float32 25 -> 20 ms; the same
-                    # loop slowed float64 (from memory) from 37 to 56 ms.
-                    first_single = n_rows - n_rows % 2
-                    for i in range(0, first_single, 2):
-                        if squares:
-                            for j in range(n_features):
-                                t = np.float64(x[i, j]) - shift[j]
-                                u = np.float64(x[i + 1, j]) - shift[j]
-                                sums[j] = (sums[j] + t) + u
-                                sq[j] = (sq[j] + t * t) + u * u
-                        else:
-                            for j in range(n_features):
-                                t = np.float64(x[i, j])
-                                u = np.float64(x[i + 1, j])
-                                sums[j] = (sums[j] + t) + u
-                        if extremes:
-                            for j in range(n_features):
-                                v = np.float64(x[i, j])
-                                w = np.float64(x[i + 1, j])
-                                a = lo[j]
-                                b = hi[j]
-                                a = v if v < a else a
-                                b = v if v > b else b
-                                lo[j] = w if w < a else a
-                                hi[j] = w if w > b else b
-                for i in range(first_single, n_rows):
-                    if squares:
-                        for j in range(n_features):
-                            t = np.float64(x[i, j]) - shift[j]
-                            sums[j] += t
-                            sq[j] += t * t
-                    else:
-                        for j in range(n_features):
-                            sums[j] += np.float64(x[i, j])
-                    if extremes:
-                        # Comparison selects vectorise; they skip NaN, which
-                        # reaches ``sums`` and sends the chunk back.
-                        for j in range(n_features):
-                            v = np.float64(x[i, j])
-                            a = lo[j]
-                            b = hi[j]
-                            lo[j] = v if v < a else a
-                            hi[j] = v if v > b else b
-                for j in range(n_features):
-                    if not np.isfinite(sums[j]):
-                        return c  # NaN, infinity, or overflow
-                    outs[c, 0, j] = shift[j] + sums[j] / n_rows
-                    if squares:
-                        # sum (x - K)^2 - (sum (x - K))^2 / n: exact for a
-                        # constant column; refused where the subtraction would
-                        # cancel.
-                        m2 = sq[j] - sums[j] * (sums[j] / n_rows)
-                        exact = m2 >= 0 and m2 * max_kappa2 >= sq[j]
-                        if not (np.isfinite(sq[j]) and exact):
-                            return c
-                        outs[c, 1, j] = m2
-                    outs[c, 2, j] = lo[j]
-                    outs[c, 3, j] = hi[j]
-            return bounds.shape[0] - 1
-
-        return _jit(reduce_chunks)
-
-    return {key: build(*key) for key in itertools.product((False, True), repeat=3)}
+    return _compiled
