@@ -5,8 +5,11 @@ the loops themselves, built on first use and cached on disk by numba. It is
 imported only once the compiled kernels are chosen, so that skprep imports
 without numba and small fits never load it.
 
-Every loop here reads its rows once, front to back, and asks the memory system
-for the rows a little ahead with :func:`prefetch` (see ``_PREFETCH_BYTES``).
+Every loop here reads its rows once, front to back. The loops that only read
+(the statistics, the extremes, the search for infinity) also ask the memory
+system for the rows a little ahead with :func:`prefetch` (see
+``_PREFETCH_BYTES``); the affine map, which also writes a stream, ran 2-5%
+slower with the same requests and makes none.
 """
 
 import functools
@@ -300,7 +303,11 @@ def affine_kernels():
 def count_infinities():
     def count(x, counts):
         n_rows, n_features = x.shape
+        flat = x.reshape(n_rows * n_features)
+        ahead = _PREFETCH_BYTES // x.itemsize
+        fetched = 0
         for i in range(n_rows):
+            fetched = prefetch_until(flat, fetched, (i + 1) * n_features + ahead)
             for j in range(n_features):
                 counts[j] += 1 if abs(x[i, j]) == np.inf else 0
 
