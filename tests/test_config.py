@@ -99,8 +99,9 @@ def test_blocks_run_from_a_worker_run_in_that_worker():
         return set(run_blocks(lambda b: threading.current_thread(), _blocks(8)))
 
     with skprep.config_context(n_jobs=2):
-        inner = run_blocks(outer, _blocks(8))
-    assert all(len(threads) == 1 for threads in inner)
+        for blas in (False, True):
+            inner = run_blocks(outer, _blocks(8), blas=blas)
+            assert all(len(threads) == 1 for threads in inner)
 
 
 @pytest.mark.skipif(
