@@ -1,5 +1,7 @@
 """Plumbing shared by every estimator fitted from streaming moments."""
 
+import numpy as np
+
 __all__ = ["StreamingMomentsMixin"]
 
 
@@ -35,7 +37,10 @@ class StreamingMomentsMixin:
         works; until then they are not fitted.
         """
         previous = getattr(self, "_moments", None)
-        self._moments = batch if previous is None else previous.merge(batch)
+        with np.errstate(over="ignore", invalid="ignore"):
+            merged = batch if previous is None else previous.merge(batch)
+        merged.check_finite(getattr(self, "feature_names_in_", None))
+        self._moments = merged
         if self._ready(self._moments):
             self._derive_fitted(self._moments)
         return self

@@ -363,6 +363,33 @@ class Moments:
         """Per-feature mean with NaN for features that have not been observed."""
         return np.where(self.weight > 0, self.mean, np.nan)
 
+    def check_finite(self, feature_names=None):
+        """Raise ValueError if a statistic of an observed feature overflowed.
+
+        Finite data can still have a sum, a sum of squares or a range beyond
+        float64 (values near 1e308); the statistics are then infinite or NaN,
+        and a scale derived from them would be silently wrong.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):
+            values = [self.mean, self.m2]
+            if self.minimum is not None:
+                values.append(self.maximum - self.minimum)
+            if self.scatter is not None:
+                values.append(self.scatter.sum(axis=0))
+        bad = np.zeros(self.n_features, dtype=bool)
+        for value in values:
+            if value is not None:
+                bad |= ~np.isfinite(value)
+        bad &= self.weight > 0
+        if bad.any():
+            j = int(np.flatnonzero(bad)[0])
+            name = f"{feature_names[j]!r}" if feature_names is not None else str(j)
+            raise ValueError(
+                f"The statistics of feature {name} overflow float64: its values "
+                "are too large in magnitude to sum or square; divide the feature "
+                "by a power of ten before fitting."
+            )
+
     def astuple(self):
         """The fields in declaration order (for comparisons in tests and tools)."""
         return tuple(getattr(self, f.name) for f in fields(self))
@@ -417,7 +444,8 @@ def moments(
     if sp.issparse(X):
         if scatter:
             raise TypeError("A scatter matrix of sparse input is not supported.")
-        stats = _sparse_moments(X, sample_weight, var=var, minmax=minmax)
+        with np.errstate(over="ignore", invalid="ignore"):
+            stats = _sparse_moments(X, sample_weight, var=var, minmax=minmax)
         return stats if mean else _without_mean(stats)
     fused = chunk_kernel(X, scatter=scatter, weighted=sample_weight is not None)
     if chunk_bytes is None:
@@ -435,6 +463,11 @@ def moments(
     step = chunk_row_count(n_features, chunk_bytes)
 
     def reduce_block(block):
+        # Overflow (values near 1e308) is reported by Moments.check_finite.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return _reduce_block(block)
+
+    def _reduce_block(block):
         scratch = _Scratch(step, n_features)
         # Scatter matrices summed as we go, one d-by-d accumulator each for the
         # chunks centred on their mean and for those summed about zero.
@@ -484,8 +517,9 @@ def moments(
         reduce_block, blocks, blas=scatter or sample_weight is not None
     )
     total = Moments.empty(n_features, **request)
-    for part in results:
-        total = part if total.n_rows == 0 else total.merge(part)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for part in results:
+            total = part if total.n_rows == 0 else total.merge(part)
     return total
 
 
@@ -619,7 +653,21 @@ def _dense_chunk_moments(
                 raw = True
             centre = False  # done
     if centre:
-        centred = rowwise(np.subtract, values, chunk_mean, out=scratch(n_rows))
+        # Two passes about a value of the chunk itself (each column's first
+        # observed value): identical values then give exactly zero deviations,
+        # so a constant column has m2 = 0 and its mean is that value, exactly.
+        if missing is None:
+            shift = values[0].copy()
+        else:
+            first = np.argmax(~missing, axis=0)
+            shift = values[first, np.arange(n_features)]
+        centred = rowwise(np.subtract, values, shift, out=scratch(n_rows))
+        if missing is not None:
+            centred[missing] = 0.0
+        offset = column_reduce(np.add, centred) if w is None else w @ centred
+        offset = np.divide(offset, weight, out=np.zeros(n_features), where=weight > 0)
+        chunk_mean = shift + offset
+        rowwise(np.subtract, centred, offset, out=centred)
         if missing is not None:
             centred[missing] = 0.0
         if w is None:
@@ -660,8 +708,11 @@ def _combine_chunks(parts, centred_sum, raw_sum, *, mean, var, minmax, scatter):
     total_mean = m2 = total_scatter = minimum = maximum = None
     if mean:
         means = np.array([p[3] for p in parts])
-        total_mean = np.divide(
-            (weights * means).sum(axis=0),
+        # About the first observed chunk mean, so that equal chunk means (a
+        # constant column) merge to exactly that mean.
+        base = means[np.argmax(weights > 0, axis=0), np.arange(n_features)]
+        total_mean = base + np.divide(
+            (weights * (means - base)).sum(axis=0),
             weight,
             out=np.zeros(n_features),
             where=weight > 0,
@@ -712,44 +763,65 @@ def _masked_extreme(ufunc, rows, n_features, neutral):
 
 
 def _sparse_moments(X, sample_weight, *, var, minmax):
-    """Moments of a sparse matrix; implicit zeros are observed values."""
+    """Moments of a sparse matrix; implicit zeros are observed values.
+
+    Every weight is summed from the entries it belongs to: the weight of a
+    column's implicit zeros is taken as the total minus its stored entries' only
+    when the column has implicit zeros at all (counted exactly), so a fully
+    stored column never gets a weight out of a difference of two sums.
+    """
     n_rows, n_features = X.shape
     coo = X.tocoo()
     data = coo.data.astype(np.float64, copy=False)
     if np.isinf(data).any():
         raise infinity_error()
     w_rows = np.ones(n_rows) if sample_weight is None else sample_weight
-    w_entries = w_rows[coo.row]
     nan = np.isnan(data)
-    col, data, w_entries = coo.col[~nan], data[~nan], w_entries[~nan]
-    nan_cols = coo.col[nan]
+    col, row, data = coo.col[~nan], coo.row[~nan], data[~nan]
+    w_entries = w_rows[row]
 
-    n_observed = n_rows - np.bincount(nan_cols, minlength=n_features).astype(np.int64)
-    weight = w_rows.sum() - np.bincount(
-        nan_cols, weights=w_rows[coo.row[nan]], minlength=n_features
+    def column_sums(values=None, columns=col):
+        # bincount of no entries is an int64 array; the sums are float64.
+        return np.bincount(columns, weights=values, minlength=n_features).astype(
+            np.float64
+        )
+
+    n_observed = n_rows - column_sums(columns=coo.col[nan]).astype(np.int64)
+    implicit = n_observed - column_sums().astype(np.int64)  # implicit zeros
+    stored_weight = column_sums(w_entries)
+    observed_weight = w_rows.sum() - column_sums(w_rows[coo.row[nan]], coo.col[nan])
+    implicit_weight = np.where(
+        implicit > 0, np.clip(observed_weight - stored_weight, 0.0, None), 0.0
     )
-    sums = np.bincount(col, weights=w_entries * data, minlength=n_features)
-    mean = np.divide(sums, weight, out=np.zeros(n_features), where=weight > 0)
+    weight = stored_weight + implicit_weight
+    # Sums about a stored value of each fully stored column (zero for the
+    # others), so that identical values give exactly their value as the mean.
+    shift = np.zeros(n_features)
+    shift[col] = data
+    shift[implicit > 0] = 0.0
+    shifted = data - shift[col]
+    offset = np.divide(
+        column_sums(w_entries * shifted),
+        weight,
+        out=np.zeros(n_features),
+        where=weight > 0,
+    )
+    mean = shift + offset
 
     m2 = None
     if var:
-        # Stored entries contribute (x - mean)^2; the implicit zeros, whose total
-        # weight is what the stored entries leave over, contribute mean^2 each.
-        dev = data - mean[col]
-        stored_weight = np.bincount(col, weights=w_entries, minlength=n_features)
-        m2 = np.bincount(col, weights=w_entries * dev * dev, minlength=n_features)
-        m2 += np.clip(weight - stored_weight, 0.0, None) * mean * mean
+        # Stored entries contribute w (x - mean)^2, the implicit zeros w mean^2.
+        dev = shifted - offset[col]
+        m2 = column_sums(w_entries * dev * dev) + implicit_weight * mean * mean
     minimum = maximum = None
     if minmax:
-        dense_part = np.zeros(n_features)
         minimum = np.full(n_features, np.inf)
         maximum = np.full(n_features, -np.inf)
         np.fmin.at(minimum, col, data)
         np.fmax.at(maximum, col, data)
-        stored = np.bincount(col, minlength=n_features)
-        has_zero = stored < n_observed
-        minimum = np.where(has_zero, np.fmin(minimum, dense_part), minimum)
-        maximum = np.where(has_zero, np.fmax(maximum, dense_part), maximum)
+        has_zero = implicit > 0
+        minimum = np.where(has_zero, np.fmin(minimum, 0.0), minimum)
+        maximum = np.where(has_zero, np.fmax(maximum, 0.0), maximum)
     return Moments(
         n_rows=n_rows,
         n_observed=n_observed,
