@@ -269,30 +269,33 @@ def affine_kernels():
     """The compiled affine maps, keyed by the terms present and ``in_place``."""
 
     def build(has_shift, has_factor, has_offset, in_place):
-        def apply(x, out, shift, factor, offset, low, high, clip, probe):
+        def apply(x, out, shift, factor, offset, low, high, clip, check, probe):
+            # Arithmetic in float64, one rounding on the store into ``out``.
+            # ``probe[0, j]`` counts infinite inputs (when ``check``), read
+            # before the store, which may overwrite them; ``probe[1, j]``
+            # infinite results: from finite input, an overflow of the dtype.
             n_rows, n_features = x.shape
-            check = probe.shape[0] > 0
             if in_place:
                 out = x
             for i in range(n_rows):
+                if check:
+                    for j in range(n_features):
+                        probe[0, j] += 1 if abs(x[i, j]) == np.inf else 0
                 for j in range(n_features):
-                    r = x[i, j]
+                    r = np.float64(x[i, j])
                     if has_shift:
                         r = r - shift[j]
                     if has_factor:
                         r = r * factor[j]
                     if has_offset:
                         r = r + offset[j]
-                    out[i, j] = r
-                if check:  # before clipping, which would hide an infinity
-                    for j in range(n_features):
-                        probe[j] += 1 if abs(out[i, j]) == np.inf else 0
-                if clip:
-                    # np.clip's order; comparisons keep NaN as NaN.
-                    for j in range(n_features):
-                        r = out[i, j]
+                    if clip:
+                        # np.clip's order; comparisons keep NaN as NaN.
                         r = low if r < low else r
-                        out[i, j] = high if r > high else r
+                        r = high if r > high else r
+                    out[i, j] = r
+                for j in range(n_features):
+                    probe[1, j] += 1 if abs(out[i, j]) == np.inf else 0
 
         return _jit(apply)
 

@@ -4,6 +4,8 @@ import numpy as np
 
 from ._fused import affine_kernel, infinity_counter
 from ._moments import (
+    _Scratch,
+    chunk_row_count,
     column_reduce,
     infinity_error,
     iter_row_chunks,
@@ -14,7 +16,7 @@ from ._moments import (
     tile_row,
 )
 
-__all__ = ["affine_columns", "has_infinity", "project_rows"]
+__all__ = ["affine_columns", "has_infinity", "overflow_error", "project_rows"]
 
 
 def affine_columns(
@@ -22,33 +24,42 @@ def affine_columns(
 ):
     """Compute ``(X - shift) * factor + offset`` column-wise, optionally clipped.
 
-    The work is done chunk by chunk so every intermediate stays in cache and the
-    only full-size array written is ``out``.
+    The arithmetic is done in float64 whatever the dtype of ``X`` and rounded
+    once, into ``out``: float32 data far from the origin keep their precision
+    (a shift rounded to float32 would cost it), and float16 data do not
+    overflow in the intermediates. The work is done chunk by chunk so every
+    intermediate stays in cache and the only full-size array written is
+    ``out``.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
+        Floating point data.
     shift, factor, offset : ndarray of shape (n_features,) or None
-        Missing terms are skipped. They are cast to ``X.dtype`` so float32 data
-        runs float32 loops.
+        Missing terms are skipped; the others are used in float64.
     bounds : tuple (low, high) or None
         Clip the result to this interval.
     out : ndarray like ``X`` or None
-        Where to write; ``out=X`` works in place. A new array when None.
+        Where to write; ``out=X`` works in place. A new array of the dtype of
+        ``X`` when None.
     check_inf : bool
-        Raise if the input holds infinity. With finite nonzero factors an infinite
-        output entry means an infinite input entry, so the test runs on the
-        in-cache result chunk instead of costing a separate pass over ``X``.
+        Raise if the input holds infinity (False: the caller checked).
 
     Returns
     -------
-    ndarray of the dtype of ``X``
+    ndarray of the dtype of ``out``
+
+    Raises
+    ------
+    ValueError
+        If ``check_inf`` and ``X`` holds infinity, or if a result is finite in
+        exact arithmetic but beyond the range of the output dtype (the message
+        names the feature and the dtype).
     """
-    dtype = X.dtype
     if out is None:
         out = np.empty_like(X, order="C" if not X.flags.f_contiguous else "F")
     terms = [
-        None if t is None else np.asarray(t, dtype=dtype)
+        None if t is None else np.asarray(t, dtype=np.float64)
         for t in (shift, factor, offset)
     ]
     compiled = affine_kernel(X, out, shift=shift, factor=factor, offset=offset)
@@ -62,24 +73,33 @@ def affine_columns(
         if term is not None
     ]
     n_rows, n_features = X.shape
+    # float64 results go straight into ``out``, unless ``out`` is ``X`` and the
+    # input is still needed to tell an infinite input from an overflow.
+    direct = out.dtype == np.float64 and not (check_inf and out is X)
 
     def apply(block):
+        # Overflow is not a warning here: _refuse_overflow names it.
+        with np.errstate(over="ignore", invalid="ignore"):
+            apply_chunks(block)
+
+    def apply_chunks(block):
+        scratch = _Scratch(chunk_row_count(n_features), n_features)
         for rows in block:
             src, dst = X[rows], out[rows]
+            work = dst if direct else scratch(src.shape[0])
+            result = src
             for ufunc, term, tiled in steps:
-                rowwise(ufunc, src, term, out=dst, tiled=tiled)
-                src = dst
-            if src is not dst:
-                np.copyto(dst, src)
-            # A finite column sum of the in-cache result proves it free of
-            # infinity; only a NaN (allowed) or an overflow needs the exact test.
+                rowwise(ufunc, result, term, out=work, tiled=tiled)
+                result = work
+            if result is not work:
+                np.copyto(work, result)
             if check_inf:
-                with quiet_probe():
-                    probe = column_reduce(np.add, dst)
-            if check_inf and not np.isfinite(probe).all() and np.isinf(dst).any():
-                raise infinity_error()
+                _refuse_infinity(work, src)  # before clipping, which hides it
             if bounds is not None:
-                np.clip(dst, bounds[0], bounds[1], out=dst)
+                np.clip(work, bounds[0], bounds[1], out=work)
+            if work is not dst:
+                np.copyto(dst, work)
+            _refuse_overflow(dst)
 
     # Each task writes one run of consecutive rows, so the pages of a new output
     # are first touched by the thread that fills them.
@@ -87,21 +107,61 @@ def affine_columns(
     return out
 
 
+def _refuse_infinity(result, source):
+    """Raise if ``source`` holds infinity, testing it only where ``result`` has
+    a column that is not finite (an infinite input makes the output infinite)."""
+    with quiet_probe():
+        probe = column_reduce(np.add, result)
+    if not np.isfinite(probe).all() and np.isinf(source).any():
+        raise infinity_error()
+
+
+def _refuse_overflow(result):
+    """Raise if ``result`` (from finite input) holds infinity: an overflow."""
+    with quiet_probe():
+        probe = column_reduce(np.add, result)
+    if not np.isfinite(probe).all():
+        overflow = np.isinf(result).any(axis=0)
+        if overflow.any():
+            raise overflow_error(result.dtype, np.flatnonzero(overflow))
+
+
+def overflow_error(dtype, features):
+    """The error for transformed values beyond the range of the output dtype."""
+    dtype = np.dtype(dtype)
+    return ValueError(
+        f"The transformed values of feature {int(features[0])} overflow "
+        f"{dtype.name} (largest finite value {np.finfo(dtype).max:.4g}); the input "
+        "is finite. Transform a wider floating dtype (e.g. X.astype(np.float64))."
+    )
+
+
 def _apply_compiled(compiled, X, out, terms, bounds, check_inf):
     """:func:`affine_columns` through a compiled kernel: one call per block of rows."""
-    dtype = X.dtype
     n_rows, n_features = X.shape
-    neutral = np.zeros(n_features, dtype=dtype)  # stands in for an absent term
+    neutral = np.zeros(n_features)  # stands in for an absent term
     shift, factor, offset = (neutral if t is None else t for t in terms)
-    low, high = (dtype.type(b) for b in (bounds or (0, 0)))  # unused without bounds
+    low, high = (float(b) for b in (bounds or (0, 0)))  # unused without bounds
 
     def apply(block):
         rows = slice(block[0].start, block[-1].stop)
-        src, dst = X[rows], out[rows]
-        probe = np.zeros(n_features if check_inf else 0, dtype=dtype)
-        compiled(src, dst, shift, factor, offset, low, high, bounds is not None, probe)
-        if check_inf and probe.any():
+        probe = np.zeros((2, n_features), dtype=np.int64)
+        compiled(
+            X[rows],
+            out[rows],
+            shift,
+            factor,
+            offset,
+            low,
+            high,
+            bounds is not None,
+            check_inf,
+            probe,
+        )
+        if probe[0].any():
             raise infinity_error()
+        if probe[1].any():
+            raise overflow_error(out.dtype, np.flatnonzero(probe[1]))
 
     run_blocks(apply, row_blocks(n_rows, n_features))
 
@@ -137,28 +197,39 @@ def has_infinity(X):
     return any(run_blocks(scan, row_blocks(*X.shape)))
 
 
-def project_rows(X, *, shift, matrix, out=None):
-    """Compute ``(X - shift) @ matrix`` chunk by chunk.
+def project_rows(X, *, matrix, shift=None, offset=None):
+    """Compute ``(X - shift) @ matrix + offset`` chunk by chunk, in float64.
 
-    Centring happens on an in-cache chunk, so no centred copy of ``X`` is ever
-    made; the only full-size array written is the result.
+    Each row chunk is centred and multiplied in float64 in cache and rounded
+    once into the output, which has the dtype of ``X``: no centred copy of
+    ``X`` is made, and float32 data far from the origin keep their precision.
 
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-    shift : ndarray of shape (n_features,)
     matrix : ndarray of shape (n_features, n_outputs)
-    out : ndarray of shape (n_samples, n_outputs) or None
+    shift : ndarray of shape (n_features,) or None
+    offset : ndarray of shape (n_outputs,) or None
 
     Returns
     -------
     ndarray of shape (n_samples, n_outputs), dtype of ``X``
+
+    Raises
+    ------
+    ValueError
+        If a result is beyond the range of the output dtype.
     """
-    dtype = X.dtype
-    shift = np.asarray(shift, dtype=dtype)
-    matrix = np.asarray(matrix, dtype=dtype)
-    if out is None:
-        out = np.empty((X.shape[0], matrix.shape[1]), dtype=dtype)
-    for rows in iter_row_chunks(X.shape[0], max(X.shape[1], matrix.shape[1])):
-        np.matmul(X[rows] - shift, matrix, out=out[rows])
+    matrix = np.asarray(matrix, dtype=np.float64)
+    out = np.empty((X.shape[0], matrix.shape[1]), dtype=X.dtype)
+    for rows in iter_row_chunks(X.shape[0], max(X.shape[1], matrix.shape[1], 1)):
+        chunk = np.asarray(X[rows], dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if shift is not None:
+                chunk = chunk - shift
+            result = chunk @ matrix
+            if offset is not None:
+                result += offset
+            out[rows] = result
+        _refuse_overflow(out[rows])
     return out

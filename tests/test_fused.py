@@ -357,23 +357,30 @@ def test_affine_map_is_bitwise_the_numpy_path(dtype, terms, bounds):
     assert np.isnan(compiled_out[5, 2])  # clipping keeps NaN
 
 
-@pytest.mark.parametrize("case", ["input", "overflow", "under the clip"])
-def test_affine_map_finds_infinity_like_the_numpy_path(case):
+@pytest.mark.parametrize("kernels", ["numpy", "numba"])
+@pytest.mark.parametrize("clip", [False, True])
+def test_affine_map_tells_infinite_input_from_overflow(kernels, clip):
+    bounds = (0.0, 1.0) if clip else None
     X = np.ones((4000, 3))
-    factor = np.ones(3)
-    bounds = None
-    if case == "overflow":  # a finite input, an infinite result
-        X[3500, 1] = 1e300
-        factor[1] = 1e10
-    else:
-        X[3500, 1] = -np.inf
-    if case == "under the clip":
-        bounds = (0.0, 1.0)
-    for kernels in ("numpy", "numba"):
-        with skprep.config_context(kernels=kernels), np.errstate(over="ignore"):
-            with pytest.raises(ValueError, match="infinity"):
-                affine_columns(X, factor=factor, bounds=bounds, check_inf=True)
-            affine_columns(X, factor=factor, bounds=bounds)  # not asked to check
+    X[3500, 1] = -np.inf
+    with skprep.config_context(kernels=kernels):
+        with pytest.raises(ValueError, match="Input contains infinity"):
+            affine_columns(X, factor=np.ones(3), bounds=bounds, check_inf=True)
+        in_place = X.copy()
+        with pytest.raises(ValueError, match="Input contains infinity"):
+            affine_columns(in_place, factor=np.ones(3), out=in_place, check_inf=True)
+    # A finite input whose result is beyond float64: an overflow, named as such,
+    # unless the clip brings it back in range (its true value is above the bound).
+    X = np.ones((4000, 3))
+    X[3500, 1] = 1e300
+    factor = np.array([1.0, 1e10, 1.0])
+    with skprep.config_context(kernels=kernels):
+        if clip:
+            out = affine_columns(X, factor=factor, bounds=bounds, check_inf=True)
+            assert out[3500, 1] == 1.0
+        else:
+            with pytest.raises(ValueError, match="feature 1 overflow float64"):
+                affine_columns(X, factor=factor, check_inf=True)
 
 
 def test_affine_map_of_fortran_data_takes_the_numpy_path():

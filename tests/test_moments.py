@@ -264,7 +264,9 @@ def test_affine_kernel_matches_the_formula(dtype, n_jobs):
     X = rng.normal(size=(5003, 5)).astype(dtype)
     X[3, 1] = np.nan
     shift, factor, offset = rng.normal(size=(3, 5))
-    expected = (X - shift.astype(dtype)) * factor.astype(dtype) + offset.astype(dtype)
+    # float64 arithmetic, one rounding to the dtype of X
+    wide = X.astype(np.float64)
+    expected = ((wide - shift) * factor + offset).astype(dtype)
     with skprep.config_context(n_jobs=n_jobs):
         out = affine_columns(X, shift=shift, factor=factor, offset=offset)
         clipped = affine_columns(X, factor=factor, bounds=(-0.5, 0.5))
@@ -273,9 +275,9 @@ def test_affine_kernel_matches_the_formula(dtype, n_jobs):
     assert out.dtype == dtype
     rtol = 1e-6 if dtype == np.float32 else 1e-15
     assert_allclose(out, expected, rtol=rtol, atol=rtol)
-    assert_allclose(clipped, np.clip(X * factor.astype(dtype), -0.5, 0.5), rtol=rtol)
+    assert_allclose(clipped, np.clip(wide * factor, -0.5, 0.5).astype(dtype), rtol=rtol)
     assert same is in_place
-    assert_allclose(in_place, X - shift.astype(dtype), rtol=rtol)
+    assert_allclose(in_place, (wide - shift).astype(dtype), rtol=rtol)
 
 
 def test_affine_kernel_finds_infinity():
