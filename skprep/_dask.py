@@ -103,9 +103,10 @@ def _block_moments(block, request):
 
 def _merge(*records):
     total = None
-    for record in records:
-        if record is not None:
-            total = record if total is None else total.merge(record)
+    with np.errstate(over="ignore", invalid="ignore"):  # see Moments.check_finite
+        for record in records:
+            if record is not None:
+                total = record if total is None else total.merge(record)
     return total
 
 
@@ -224,17 +225,34 @@ def dask_fit_batch_normalizer(est, X, *, reset=True):
 
 
 @_one_thread
-def _apply_to_block(block, method):
-    return np.asarray(method(_floating(block)))
+def _apply_to_block(block, method, width, dtype):
+    block = _floating(block)
+    if block.shape[0] == 0:
+        # Filtering leaves empty blocks; estimators refuse zero rows.
+        return np.empty((0, width), dtype=dtype)
+    return np.asarray(method(block))
 
 
 @_one_thread
-def _apply_to_partition(frame, method, names):
+def _apply_to_partition(frame, method, names, dtype):
+    if len(frame) == 0:
+        return pd.DataFrame(
+            np.empty((0, len(names)), dtype=dtype), index=frame.index, columns=names
+        )
     out = method(frame)
     if isinstance(out, pd.DataFrame):
         out.index = frame.index
         return out
     return pd.DataFrame(np.asarray(out), index=frame.index, columns=names)
+
+
+def _output_dtype(dtypes):
+    """The dtype the estimators return for inputs of ``dtypes``: a floating
+    dtype shared by every column is kept, anything else becomes float64."""
+    (only,) = dtypes if len(dtypes) == 1 else (None,)
+    if only is not None and np.dtype(only).kind == "f":
+        return np.dtype(only)
+    return np.dtype(np.float64)
 
 
 def dask_transform(est, X, method_name):
@@ -247,13 +265,18 @@ def dask_transform(est, X, method_name):
             str(n) for n in getattr(est, "feature_names_in_", range(est.n_features_in_))
         ]
     if _is_dataframe(X):
-        dtype = np.float32 if all(t == np.float32 for t in X.dtypes) else np.float64
+        dtype = _output_dtype(set(X.dtypes))
         meta = pd.DataFrame({n: pd.Series(dtype=dtype) for n in names})
-        return X.map_partitions(_apply_to_partition, method, names, meta=meta)
+        return X.map_partitions(_apply_to_partition, method, names, dtype, meta=meta)
     array, _ = _as_array(X)
-    dtype = np.float32 if array.dtype == np.float32 else np.float64
+    dtype = _output_dtype({array.dtype})
     return array.map_blocks(
-        _apply_to_block, method, dtype=dtype, chunks=(array.chunks[0], (len(names),))
+        _apply_to_block,
+        method,
+        len(names),
+        dtype,
+        dtype=dtype,
+        chunks=(array.chunks[0], (len(names),)),
     )
 
 

@@ -9,27 +9,52 @@ from ._moments import DEFAULT_CHUNK_BYTES, row_blocks, run_blocks
 
 __all__ = [
     "centred_svd",
-    "constant_feature_mask",
+    "constant_features",
     "deterministic_signs",
     "eigh_descending",
+    "moment_constant_features",
     "randomized_svd",
     "rank_mask",
     "safe_scale",
 ]
 
 
-def constant_feature_mask(var, mean, n_samples):
-    """Features whose variance is indistinguishable from roundoff.
+# A feature is constant when its spread is within this many units of float64
+# roundoff of its own values: identical values (spread exactly 0), or values
+# that differ only in their last bits. The test is relative to the values'
+# magnitude alone, so it does not depend on the number of rows, on the units of
+# the sample weights, or on how far from the origin the data lie.
+CONSTANT_RTOL = 10 * np.finfo(np.float64).eps
 
-    A feature whose values are all equal can still show a variance of a few ulps
-    of its mean squared after centring in floating point. The bound below is the
-    error of a centred two-pass variance: relative ``n * eps`` of the variance
-    itself plus the squared error of the mean.
+
+def constant_features(spread, magnitude):
+    """Features whose spread is at the roundoff level of their own values.
+
+    The one rule every estimator uses to decide that a feature carries no
+    variation (and so is not divided by its spread): ``spread <= CONSTANT_RTOL *
+    magnitude``, with ``CONSTANT_RTOL = 10 * eps`` (float64). The scalers pass
+    the standard deviation and the root mean square ``sqrt(mean^2 + var)``
+    (z-score, ``-cor`` whitening), or the range and ``max(|min|, |max|)``
+    (min-max). A NaN spread (a feature never observed) is not constant.
+
+    Parameters
+    ----------
+    spread, magnitude : ndarray of shape (n_features,)
+        Non-negative.
+
+    Returns
+    -------
+    ndarray of bool, shape (n_features,)
     """
-    eps = np.finfo(np.float64).eps
-    n = np.asarray(n_samples, dtype=np.float64)
-    bound = n * eps * var + (n * np.abs(mean) * eps) ** 2
-    return var <= bound
+    return np.asarray(spread) <= CONSTANT_RTOL * np.asarray(magnitude)
+
+
+def moment_constant_features(variance, mean):
+    """:func:`constant_features` from a variance and a mean."""
+    variance = np.asarray(variance, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        magnitude = np.sqrt(np.asarray(mean) ** 2 + variance)
+    return constant_features(np.sqrt(variance), magnitude)
 
 
 def safe_scale(scale, constant):
@@ -137,20 +162,31 @@ def deterministic_signs(components):
     return components * signs[:, None]
 
 
-def rank_mask(eigenvalues, rtol):
-    """Eigenvalues counted as nonzero: above ``rtol`` times the largest one.
+def rank_mask(eigenvalues, rtol, *, n_samples, n_features):
+    """Eigenvalues of a covariance that are nonzero beyond roundoff.
+
+    The numerical-rank rule of ``np.linalg.matrix_rank``: an eigenvalue counts
+    when it exceeds ``rtol`` times the largest, with ``rtol = max(n_samples,
+    n_features) * eps`` (float64) by default, the roundoff level of a
+    covariance summed over ``n_samples`` rows and decomposed at order
+    ``n_features``. PCA's whitening and every :class:`~skprep.Whitening`
+    method decide their rank with it.
 
     Parameters
     ----------
     eigenvalues : ndarray of shape (n,)
         Non-negative, descending.
-    rtol : float
-        Relative tolerance.
+    rtol : float or None
+        Relative tolerance; None for the default above.
+    n_samples, n_features : int
+        Shape of the training data behind the covariance.
 
     Returns
     -------
     ndarray of bool, shape (n,)
     """
+    if rtol is None:
+        rtol = max(n_samples, n_features) * np.finfo(np.float64).eps
     if eigenvalues.size == 0 or eigenvalues[0] <= 0:
         return np.zeros(eigenvalues.shape, dtype=bool)
     return eigenvalues > rtol * eigenvalues[0]

@@ -1,7 +1,7 @@
 """Principal component analysis by covariance eigendecomposition or by SVD."""
 
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.linalg
@@ -23,7 +23,7 @@ from ._linalg import (
     deterministic_signs,
     eigh_descending,
     randomized_svd,
-    safe_scale,
+    rank_mask,
 )
 from ._moments import moments
 
@@ -57,8 +57,11 @@ class PCA(
     ----------
     n_components : int, float in (0, 1) or None, default=None
         Number of components to keep. A float keeps the fewest components whose
-        explained variance ratios add up to at least that fraction. None keeps
-        ``min(n_samples, n_features)``.
+        explained variance ratios add up to at least that fraction (not with
+        ``solver="randomized"``). None keeps ``min(n_samples, n_features)``.
+        0 keeps none: the probabilistic model is then the isotropic Gaussian
+        :math:`\mathcal{N}(\mu, \sigma^2 I)` with :math:`\sigma^2` the mean
+        variance, and ``transform`` returns shape ``(n_samples, 0)``.
     solver : {"auto", "eigh", "svd", "randomized"}, default="auto"
         ``"eigh"`` accumulates the covariance through the streaming moments core
         (row chunks, exact Chan merges) and takes its symmetric
@@ -74,6 +77,14 @@ class PCA(
         ``"svd"`` otherwise. ``partial_fit`` always uses ``"eigh"``.
     whiten : bool, default=False
         Divide each component by the square root of its explained variance.
+        Components whose variance is zero up to roundoff (see ``rtol``) carry
+        no training variance; their output is set to 0, as it is for the
+        training rows, with a warning.
+    rtol : float or None, default=None
+        With ``whiten=True``, explained variances at most ``rtol`` times the
+        largest count as zero. None: ``max(n_samples, n_features) * eps``
+        (float64), the rule of ``numpy.linalg.matrix_rank`` and of
+        :class:`Whitening`.
     random_state : int, RandomState instance or None, default=None
         Seed of the randomized solver.
     n_oversamples : int, default=10
@@ -149,12 +160,13 @@ class PCA(
 
     _parameter_constraints: dict = {
         "n_components": [
-            Interval(Integral, 1, None, closed="left"),
+            Interval(Integral, 0, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="neither"),
             None,
         ],
         "solver": [StrOptions({"auto", "eigh", "svd", "randomized"})],
         "whiten": ["boolean"],
+        "rtol": [Interval(Real, 0, 1, closed="left"), None],
         "random_state": ["random_state"],
         "n_oversamples": [Interval(Integral, 0, None, closed="left")],
         "n_iter": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
@@ -166,6 +178,7 @@ class PCA(
         *,
         solver="auto",
         whiten=False,
+        rtol=None,
         random_state=None,
         n_oversamples=10,
         n_iter="auto",
@@ -173,6 +186,7 @@ class PCA(
         self.n_components = n_components
         self.solver = solver
         self.whiten = whiten
+        self.rtol = rtol
         self.random_state = random_state
         self.n_oversamples = n_oversamples
         self.n_iter = n_iter
@@ -306,7 +320,7 @@ class PCA(
             total = variances.sum()
         else:
             centred = np.asarray(X, dtype=np.float64) - self.mean_
-            k = self.n_components
+            k = min(n, d) if self.n_components is None else self.n_components
             if not isinstance(k, Integral):
                 raise ValueError(
                     "solver='randomized' needs an integer n_components; got "
@@ -360,14 +374,36 @@ class PCA(
         else:
             self.noise_variance_ = 0.0
         self._n_features_out = k
+        self._warn_null_components()
 
-    def _whitening_scale(self):
-        """Per-component standard deviations, 1 for numerically null components."""
-        std = np.sqrt(self.explained_variance_)
-        null = self.explained_variance_ <= 1e-12 * max(
-            self.explained_variance_.max(), 0
+    def _whitening_factors(self):
+        """``1 / sqrt(explained_variance_)``, and 0 for null components.
+
+        A component whose variance is zero up to roundoff (the rank rule of
+        :func:`~skprep._linalg.rank_mask`) has training output 0; new rows get
+        0 there too instead of an arbitrary projection blown up by roundoff.
+        """
+        variances = self.explained_variance_
+        keep = rank_mask(
+            variances,
+            self.rtol,
+            n_samples=self.n_samples_seen_,
+            n_features=self.n_features_in_,
         )
-        return safe_scale(std, null)
+        factors = np.zeros_like(variances)
+        factors[keep] = 1.0 / np.sqrt(variances[keep])
+        return factors
+
+    def _warn_null_components(self):
+        null = self.n_components_ - int(np.count_nonzero(self._whitening_factors()))
+        if self.whiten and null:
+            warnings.warn(
+                f"{null} of the {self.n_components_} components have zero variance "
+                "up to roundoff (at most rtol times the largest): the data's rank "
+                "is below n_components. Their whitened output is set to 0.",
+                UserWarning,
+                stacklevel=4,
+            )
 
     @dispatch_transform
     def transform(self, X):
@@ -386,7 +422,7 @@ class PCA(
         X = validate_data(self, X, dtype=_FLOATS, reset=False)
         matrix = self.components_.T
         if self.whiten:
-            matrix = matrix / self._whitening_scale()
+            matrix = matrix * self._whitening_factors()
         return project_rows(X, shift=self.mean_, matrix=matrix)
 
     @dispatch_transform
@@ -402,7 +438,7 @@ class PCA(
         X_original : ndarray of shape (n_samples, n_features)
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=_FLOATS)
+        Z = check_array(X, dtype=_FLOATS, ensure_min_features=0)
         if Z.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {Z.shape[1]} columns, but this PCA has {self.n_components_} "
@@ -413,10 +449,8 @@ class PCA(
     def _inverse(self, Z):
         matrix = self.components_
         if self.whiten:
-            matrix = matrix * self._whitening_scale()[:, None]
-        out = Z @ matrix.astype(Z.dtype)
-        out += self.mean_.astype(Z.dtype)
-        return out
+            matrix = matrix * np.sqrt(self.explained_variance_)[:, None]
+        return project_rows(Z, matrix=matrix, offset=self.mean_)
 
     def get_covariance(self):
         r"""Model covariance :math:`W W^\top + \sigma^2 I` of probabilistic PCA.

@@ -6,14 +6,13 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.sparsefuncs import inplace_column_scale
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from ._base import StreamingMomentsMixin
 from ._compat import _check_sample_weight, _fit_context
 from ._dask import dask_fit, dispatch_transform, is_dask_collection
-from ._kernels import affine_columns, has_infinity
-from ._linalg import constant_feature_mask, safe_scale
+from ._kernels import affine_columns, has_infinity, overflow_error
+from ._linalg import constant_features, moment_constant_features, safe_scale
 from ._moments import infinity_error, moments
 
 __all__ = ["MinMaxScaler", "ZScoreScaler"]
@@ -33,9 +32,30 @@ def _apply(X, original, copy, **terms):
     )
 
 
-def _refuse_sparse_infinity(X):
+def _scale_sparse_columns(X, factor, copy):
+    """Multiply each column of a CSR/CSC matrix by ``factor``, in float64.
+
+    The stored values are computed in float64 and rounded once to their dtype,
+    as the dense kernels do; implicit zeros stay implicit.
+    """
     if np.isinf(X.data).any():
         raise infinity_error()
+    X = X.copy() if copy else X
+    if X.format == "csr":
+        per_entry = factor[X.indices]
+    else:  # csc: the column of each stored value follows from indptr
+        per_entry = np.repeat(factor, np.diff(X.indptr))
+    with np.errstate(over="ignore"):
+        X.data[...] = X.data * per_entry
+    overflow = np.isinf(X.data)
+    if overflow.any():
+        columns = (
+            X.indices
+            if X.format == "csr"
+            else np.repeat(np.arange(X.shape[1]), np.diff(X.indptr))
+        )
+        raise overflow_error(X.dtype, columns[overflow])
+    return X
 
 
 class _MomentsScaler(
@@ -227,7 +247,9 @@ class MinMaxScaler(_MomentsScaler):
         self.data_min_ = stats.minimum
         self.data_max_ = stats.maximum
         self.data_range_ = stats.maximum - stats.minimum
-        self.scale_ = (high - low) / safe_scale(self.data_range_, self.data_range_ == 0)
+        magnitude = np.fmax(np.abs(stats.minimum), np.abs(stats.maximum))
+        constant = constant_features(self.data_range_, magnitude)
+        self.scale_ = (high - low) / safe_scale(self.data_range_, constant)
         self.min_ = low - self.data_min_ * self.scale_
 
     @dispatch_transform
@@ -439,7 +461,7 @@ class ZScoreScaler(_MomentsScaler):
         self.mean_ = stats.observed_mean()
         if self.with_std:
             self.var_ = stats.variance(self.ddof)
-            constant = constant_feature_mask(self.var_, stats.mean, stats.weight)
+            constant = moment_constant_features(self.var_, stats.mean)
             self.scale_ = safe_scale(np.sqrt(self.var_), constant)
         else:
             self.var_ = None
@@ -462,11 +484,8 @@ class ZScoreScaler(_MomentsScaler):
         X = self._validate_transform_input(X)
         if sp.issparse(X):
             self._refuse_sparse_centring(X)
-            _refuse_sparse_infinity(X)
-            if self.with_std:
-                X = X.copy() if self.copy else X
-                inplace_column_scale(X, 1.0 / self.scale_)
-            return X
+            factor = 1.0 / self.scale_ if self.with_std else np.ones(X.shape[1])
+            return _scale_sparse_columns(X, factor, self.copy)
         return _apply(
             X,
             original,
@@ -492,11 +511,8 @@ class ZScoreScaler(_MomentsScaler):
         X = self._validate_transform_input(X)
         if sp.issparse(X):
             self._refuse_sparse_centring(X)
-            _refuse_sparse_infinity(X)
-            if self.with_std:
-                X = X.copy() if self.copy else X
-                inplace_column_scale(X, self.scale_)
-            return X
+            factor = self.scale_ if self.with_std else np.ones(X.shape[1])
+            return _scale_sparse_columns(X, factor, self.copy)
         return _apply(
             X,
             original,

@@ -1,5 +1,6 @@
 """Whitening: the Kessy-Lewin-Strimmer family of decorrelating transforms."""
 
+import warnings
 from numbers import Real
 
 import numpy as np
@@ -13,7 +14,7 @@ from ._base import StreamingMomentsMixin
 from ._compat import _check_feature_names_in, _fit_context
 from ._dask import dask_fit, dispatch_transform, is_dask_collection
 from ._kernels import project_rows
-from ._linalg import constant_feature_mask, eigh_descending, rank_mask, safe_scale
+from ._linalg import eigh_descending, moment_constant_features, rank_mask, safe_scale
 from ._moments import moments
 
 __all__ = ["Whitening"]
@@ -78,10 +79,14 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         ``"ledoit-wolf"`` estimates :math:`s` from the training data (it needs
         the rows themselves, so it is available in ``fit`` but not in
         ``partial_fit``).
-    rtol : float, default=1e-10
+    rtol : float or None, default=None
         Eigenvalues at most ``rtol`` times the largest are treated as zero: their
         directions carry no training variance, so they are dropped (rank
-        truncation) rather than multiplied by :math:`1/\sqrt{\lambda}`.
+        truncation, with a warning that says how many) rather than multiplied by
+        :math:`1/\sqrt{\lambda}`. None: ``max(n_samples, n_features) * eps``
+        (float64), the roundoff level of the covariance and its decomposition,
+        as in ``numpy.linalg.matrix_rank``; the same rule as
+        ``PCA(whiten=True)``.
     ddof : int, default=1
         Degrees of freedom of the covariance (``np.cov``'s default); the whitened
         training data have identity covariance at the same ``ddof``.
@@ -158,13 +163,13 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
             StrOptions({"ledoit-wolf"}),
             Interval(Real, 0, 1, closed="both"),
         ],
-        "rtol": [Interval(Real, 0, 1, closed="left")],
+        "rtol": [Interval(Real, 0, 1, closed="left"), None],
         "ddof": [Interval(Real, 0, None, closed="left")],
         "copy": ["boolean"],
     }
 
     def __init__(
-        self, method="zca", *, eps=0.0, shrinkage=None, rtol=1e-10, ddof=1, copy=True
+        self, method="zca", *, eps=0.0, shrinkage=None, rtol=None, ddof=1, copy=True
     ):
         self.method = method
         self.eps = eps
@@ -275,13 +280,19 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         self.covariance_ = cov
         self.shrinkage_ = s
         whitening, colouring, rank = _whitening_matrices(
-            cov,
-            self.method,
-            eps=self.eps,
-            rtol=self.rtol,
-            mean=stats.mean,
-            n_samples=stats.weight,
+            cov, self.method, eps=self.eps, rtol=self.rtol, mean=stats.mean, n_samples=n
         )
+        p = cov.shape[0]
+        if rank < p and self.method != "cholesky":
+            warnings.warn(
+                f"The training covariance has numerical rank {rank} of {p}: "
+                f"{p - rank} of its eigenvalues are zero up to roundoff (at most "
+                "rtol times the largest), so their directions carry no training "
+                "variance and are dropped. Fewer rows than features, constant or "
+                "duplicated columns cause this.",
+                UserWarning,
+                stacklevel=3,
+            )
         self.whitening_matrix_ = whitening
         self.colouring_matrix_ = colouring
         self.rank_ = rank
@@ -332,9 +343,7 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
                 f"X has {Z.shape[1]} columns, but this Whitening outputs "
                 f"{self.n_components_}; inverse_transform takes whitened data."
             )
-        out = Z @ self.colouring_matrix_.T.astype(Z.dtype)
-        out += self.mean_.astype(Z.dtype)
-        return out
+        return project_rows(Z, matrix=self.colouring_matrix_.T, offset=self.mean_)
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names.
@@ -375,9 +384,10 @@ def _whitening_matrices(cov, method, *, eps, rtol, mean, n_samples):
         Covariance (after shrinkage).
     method : str
     eps, rtol : float
-    mean, n_samples : ndarray of shape (p,)
-        Training mean and the weight behind each variance, for the
-        constant-feature test.
+    mean : ndarray of shape (p,)
+        Training mean, for the constant-feature test.
+    n_samples : int
+        Training rows, for the rank tolerance.
 
     Returns
     -------
@@ -387,20 +397,20 @@ def _whitening_matrices(cov, method, *, eps, rtol, mean, n_samples):
     """
     p = cov.shape[0]
     if method == "cholesky":
-        return _cholesky_matrices(cov, eps=eps, rtol=rtol)
+        return _cholesky_matrices(cov, eps=eps, rtol=rtol, n_samples=n_samples)
     if method.endswith("-cor"):
         variances = np.diag(cov).copy()
         # Constant features keep scale 1: their row and column of the correlation
         # matrix are zero, so they fall into the dropped null space below.
         scale = safe_scale(
-            np.sqrt(variances), constant_feature_mask(variances, mean, n_samples)
+            np.sqrt(variances), moment_constant_features(variances, mean)
         )
         target = cov / np.outer(scale, scale)
     else:
         scale = np.ones(p)
         target = cov
     values, vectors = eigh_descending(target)
-    keep = rank_mask(values, rtol)
+    keep = rank_mask(values, rtol, n_samples=n_samples, n_features=p)
     rank = int(keep.sum())
     values, vectors = values[keep], vectors[:, keep]
     root = np.sqrt(values + eps)
@@ -416,10 +426,10 @@ def _whitening_matrices(cov, method, *, eps, rtol, mean, n_samples):
     return whitening, colouring, rank
 
 
-def _cholesky_matrices(cov, *, eps, rtol):
+def _cholesky_matrices(cov, *, eps, rtol, n_samples):
     p = cov.shape[0]
     values, _ = eigh_descending(cov)
-    rank = int(rank_mask(values, rtol).sum())
+    rank = int(rank_mask(values, rtol, n_samples=n_samples, n_features=p).sum())
     regularised = cov + eps * np.eye(p)
     if rank < p and eps == 0:
         raise ValueError(
