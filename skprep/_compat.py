@@ -20,3 +20,10 @@ __all__ += ["_check_sample_weight"]
 from sklearn.utils.validation import _check_feature_names_in  # noqa: E402
 
 __all__ += ["_check_feature_names_in"]
+
+# scikit-learn's randomized SVD without input validation, which refuses the
+# LinearOperator that centres sparse input implicitly (scikit-learn's own PCA
+# calls it for the same reason).
+from sklearn.utils.extmath import _randomized_svd  # noqa: E402
+
+__all__ += ["_randomized_svd"]

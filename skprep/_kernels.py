@@ -1,6 +1,7 @@
 """Chunked elementwise kernels for applying fitted per-feature maps."""
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._fused import affine_kernel, infinity_counter
 from ._moments import (
@@ -203,10 +204,11 @@ def project_rows(X, *, matrix, shift=None, offset=None):
     Each row chunk is centred and multiplied in float64 in cache and rounded
     once into the output, which has the dtype of ``X``: no centred copy of
     ``X`` is made, and float32 data far from the origin keep their precision.
+    A sparse ``X`` is never centred: ``X @ matrix - shift @ matrix``.
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or CSR/CSC matrix of shape (n_samples, n_features)
     matrix : ndarray of shape (n_features, n_outputs)
     shift : ndarray of shape (n_features,) or None
     offset : ndarray of shape (n_outputs,) or None
@@ -221,15 +223,21 @@ def project_rows(X, *, matrix, shift=None, offset=None):
         If a result is beyond the range of the output dtype.
     """
     matrix = np.asarray(matrix, dtype=np.float64)
+    sparse = sp.issparse(X)
+    constant = np.zeros(matrix.shape[1])
+    if sparse and shift is not None:
+        constant -= shift @ matrix
+    if offset is not None:
+        constant += offset
     out = np.empty((X.shape[0], matrix.shape[1]), dtype=X.dtype)
     for rows in iter_row_chunks(X.shape[0], max(X.shape[1], matrix.shape[1], 1)):
-        chunk = np.asarray(X[rows], dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
-            if shift is not None:
-                chunk = chunk - shift
-            result = chunk @ matrix
-            if offset is not None:
-                result += offset
+            if sparse:
+                result = X[rows].astype(np.float64) @ matrix
+            else:
+                chunk = np.asarray(X[rows], dtype=np.float64)
+                result = (chunk if shift is None else chunk - shift) @ matrix
+            result += constant
             out[rows] = result
         _refuse_overflow(out[rows])
     return out

@@ -2,7 +2,6 @@
 
 import numpy as np
 import scipy.linalg
-from scipy.linalg.blas import dgemm
 
 from ._config import single_threaded_blas
 from ._moments import DEFAULT_CHUNK_BYTES, row_blocks, run_blocks
@@ -13,8 +12,8 @@ __all__ = [
     "deterministic_signs",
     "eigh_descending",
     "moment_constant_features",
-    "randomized_svd",
     "rank_mask",
+    "sign_flips",
     "safe_scale",
 ]
 
@@ -139,12 +138,32 @@ def _symmetric_eigh(matrix, subset):
     return scipy.linalg.eigh(matrix, check_finite=False, driver=driver, **subset)
 
 
-def deterministic_signs(components):
-    """Flip each row so that its entry of largest magnitude is positive.
+def sign_flips(components):
+    """Per-row signs that make each row's entry of largest magnitude positive.
 
     Principal directions are defined up to sign; this convention makes the eigh,
-    SVD and randomized solvers (and any LAPACK) return the same components. Ties in
-    magnitude are broken by the first index.
+    SVD and randomized solvers (and any LAPACK) return the same components. Ties
+    in magnitude are broken by the first index.
+
+    Parameters
+    ----------
+    components : ndarray of shape (k, n)
+
+    Returns
+    -------
+    ndarray of shape (k,)
+        +1 or -1 per row.
+    """
+    if components.size == 0:
+        return np.ones(components.shape[0])
+    pivots = np.argmax(np.abs(components), axis=1)
+    signs = np.sign(components[np.arange(components.shape[0]), pivots])
+    signs[signs == 0] = 1.0
+    return signs
+
+
+def deterministic_signs(components):
+    """``components`` with each row flipped by :func:`sign_flips`.
 
     Parameters
     ----------
@@ -154,12 +173,7 @@ def deterministic_signs(components):
     -------
     ndarray of shape (k, n)
     """
-    if components.size == 0:
-        return components
-    pivots = np.argmax(np.abs(components), axis=1)
-    signs = np.sign(components[np.arange(components.shape[0]), pivots])
-    signs[signs == 0] = 1.0
-    return components * signs[:, None]
+    return components * sign_flips(components)[:, None]
 
 
 def rank_mask(eigenvalues, rtol, *, n_samples, n_features):
@@ -190,104 +204,6 @@ def rank_mask(eigenvalues, rtol, *, n_samples, n_features):
     if eigenvalues.size == 0 or eigenvalues[0] <= 0:
         return np.zeros(eigenvalues.shape, dtype=bool)
     return eigenvalues > rtol * eigenvalues[0]
-
-
-def _products(M):
-    """``M @ Q`` and ``M.T @ Y`` through SciPy's BLAS, reading ``M`` in place.
-
-    BLAS wants Fortran order; a C-ordered ``M`` is a Fortran-ordered ``M.T``,
-    so either way one of the two is passed with a transpose flag and nothing
-    is copied.
-    """
-    if M.flags.f_contiguous:
-        stored, transposed = M, False
-    else:
-        stored, transposed = np.asfortranarray(M.T), True  # a view when C-ordered
-
-    def times(Q):
-        return dgemm(1.0, stored, Q, trans_a=transposed)
-
-    def transposed_times(Y):
-        return dgemm(1.0, stored, Y, trans_a=not transposed)
-
-    return times, transposed_times
-
-
-def _lu_basis(Y):
-    """A well-conditioned basis of ``Y``'s columns: the permuted L of its LU."""
-    basis, _ = scipy.linalg.lu(Y, permute_l=True, overwrite_a=True, check_finite=False)
-    return basis
-
-
-def randomized_svd(A, n_components, *, n_oversamples=10, n_iter="auto", random_state):
-    """Leading singular values and right singular vectors, by randomized iteration.
-
-    Randomized subspace iteration (Halko, Martinsson & Tropp 2011, algorithms
-    4.4 and 5.1): a Gaussian test matrix of ``n_components + n_oversamples``
-    columns is multiplied by ``A`` and ``A.T`` in turn ``n_iter`` times,
-    re-normalised after each product by the L factor of an LU decomposition
-    (cheaper than QR and enough to keep the columns apart; none when
-    ``n_iter <= 2``), then orthonormalised by QR; the SVD of ``A`` projected on
-    that basis gives the result. A matrix with more columns than rows is
-    decomposed through its transpose.
-
-    Parameters
-    ----------
-    A : ndarray of shape (n, d), float64
-        C- or Fortran-ordered; read, never modified or copied.
-    n_components : int
-        Number of singular triplets wanted.
-    n_oversamples : int, default=10
-        Extra columns of the test matrix.
-    n_iter : int or "auto", default="auto"
-        Power iterations; "auto" is 7 when ``n_components`` is below a tenth of
-        ``min(n, d)`` (a slowly decaying spectrum needs more) and 4 otherwise.
-    random_state : numpy.random.RandomState
-        Draws the test matrix, ``random_state.normal(size=(columns, size))``.
-
-    Returns
-    -------
-    singular_values : ndarray of shape (n_components,)
-        Descending.
-    components : ndarray of shape (n_components, d)
-        Right singular vectors as rows, signs as LAPACK leaves them.
-
-    Notes
-    -----
-    Every product and factorisation goes through SciPy's BLAS and LAPACK on
-    Fortran-ordered operands, so no copy of ``A`` is made and one OpenBLAS
-    thread pool does all the work (see ``skprep._moments._gram_upper``).
-    """
-    n, d = A.shape
-    if n_iter == "auto":
-        n_iter = 7 if n_components < 0.1 * min(n, d) else 4
-    transpose = n < d
-    M = A.T if transpose else A
-    times, transposed_times = _products(M)
-    size = n_components + n_oversamples
-    basis = np.asfortranarray(random_state.normal(size=(M.shape[1], size)))
-    for _ in range(n_iter):
-        forward = times(basis)
-        if n_iter > 2:
-            forward = _lu_basis(forward)
-        basis = transposed_times(forward)
-        if n_iter > 2:
-            basis = _lu_basis(basis)
-    range_basis, _ = scipy.linalg.qr(
-        times(basis), mode="economic", overwrite_a=True, check_finite=False
-    )
-    # The projection Q^T M, as (M^T Q)^T.
-    projected = transposed_times(range_basis).T
-    left, singular_values, right = scipy.linalg.svd(
-        projected, full_matrices=False, check_finite=False
-    )
-    singular_values = singular_values[:n_components]
-    if transpose:
-        # M = A^T = U S V^T, so A's right singular vectors are M's left ones.
-        components = dgemm(1.0, range_basis, left[:, :n_components]).T
-    else:
-        components = right[:n_components]
-    return singular_values, components
 
 
 def _stacked_r(factors):

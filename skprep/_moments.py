@@ -442,10 +442,10 @@ def moments(
     n_rows, n_features = X.shape
     mean = bool(mean or var or scatter)
     if sp.issparse(X):
-        if scatter:
-            raise TypeError("A scatter matrix of sparse input is not supported.")
         with np.errstate(over="ignore", invalid="ignore"):
-            stats = _sparse_moments(X, sample_weight, var=var, minmax=minmax)
+            stats = _sparse_moments(
+                X, sample_weight, var=var, minmax=minmax, scatter=scatter
+            )
         return stats if mean else _without_mean(stats)
     fused = chunk_kernel(X, scatter=scatter, weighted=sample_weight is not None)
     if chunk_bytes is None:
@@ -762,8 +762,13 @@ def _masked_extreme(ufunc, rows, n_features, neutral):
     return ufunc.reduce(rows, axis=0).astype(np.float64)
 
 
-def _sparse_moments(X, sample_weight, *, var, minmax):
+def _sparse_moments(X, sample_weight, *, var, minmax, scatter=False):
     """Moments of a sparse matrix; implicit zeros are observed values.
+
+    The scatter matrix is centred implicitly, ``X^T W X - w mean mean^T`` from
+    the sparse product, so no dense copy of ``X`` is made; as for any product
+    about zero, columns whose mean is many standard deviations from 0 lose
+    precision in proportion (sparse data rarely are).
 
     Every weight is summed from the entries it belongs to: the weight of a
     column's implicit zeros is taken as the total minus its stored entries' only
@@ -830,4 +835,18 @@ def _sparse_moments(X, sample_weight, *, var, minmax):
         m2=m2,
         minimum=minimum,
         maximum=maximum,
+        scatter=_sparse_scatter(X, sample_weight, mean, weight) if scatter else None,
     )
+
+
+def _sparse_scatter(X, sample_weight, mean, weight):
+    if np.isnan(X.data).any():
+        raise ValueError("Input contains NaN, which a covariance cannot ignore.")
+    X = X.astype(np.float64)
+    weighted = X
+    if sample_weight is not None:
+        weighted = sp.csr_matrix(X.multiply(sample_weight[:, None]))
+    gram = (X.T @ weighted).toarray()
+    gram = 0.5 * (gram + gram.T)  # the sparse product sums (i, j) and (j, i) apart
+    total = weight[0] if weight.size else 0.0
+    return gram - total * np.multiply.outer(mean, mean)

@@ -5,6 +5,9 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
+from scipy.special import gammaln
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -15,15 +18,14 @@ from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._base import StreamingMomentsMixin
-from ._compat import _fit_context
+from ._compat import _fit_context, _randomized_svd
 from ._dask import dask_fit, dispatch_transform, is_dask_collection
 from ._kernels import project_rows
 from ._linalg import (
     centred_svd,
-    deterministic_signs,
     eigh_descending,
-    randomized_svd,
     rank_mask,
+    sign_flips,
 )
 from ._moments import moments
 
@@ -55,10 +57,12 @@ class PCA(
 
     Parameters
     ----------
-    n_components : int, float in (0, 1) or None, default=None
+    n_components : int, float in (0, 1), "mle" or None, default=None
         Number of components to keep. A float keeps the fewest components whose
         explained variance ratios add up to at least that fraction (not with
-        ``solver="randomized"``). None keeps ``min(n_samples, n_features)``.
+        ``solver="randomized"``). ``"mle"`` maximises Minka's approximate
+        evidence (needs ``n_samples >= n_features`` and the ``"eigh"`` or
+        ``"svd"`` solver). None keeps ``min(n_samples, n_features)``.
         0 keeps none: the probabilistic model is then the isotropic Gaussian
         :math:`\mathcal{N}(\mu, \sigma^2 I)` with :math:`\sigma^2` the mean
         variance, and ``transform`` returns shape ``(n_samples, 0)``.
@@ -134,8 +138,14 @@ class PCA(
     choose ``n_components`` without labels. The decomposition is done in float64;
     float32 input gives float32 output.
 
+    Sparse input (CSR/CSC) is centred implicitly and never densified; the
+    ``"svd"`` solver refuses it (a ValueError naming the solvers that take it).
+
     References
     ----------
+    T. P. Minka (2000). Automatic choice of dimensionality for PCA. Advances in
+    Neural Information Processing Systems 13, 598-604.
+
     M. E. Tipping and C. M. Bishop (1999). Probabilistic principal component
     analysis. Journal of the Royal Statistical Society B, 61(3), 611-622.
 
@@ -162,6 +172,7 @@ class PCA(
         "n_components": [
             Interval(Integral, 0, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="neither"),
+            StrOptions({"mle"}),
             None,
         ],
         "solver": [StrOptions({"auto", "eigh", "svd", "randomized"})],
@@ -210,17 +221,55 @@ class PCA(
             self._require_streaming_solver("Fitting a Dask collection")
             self.solver_ = "eigh"
             return dask_fit(self, X)
+        self._fit(X)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit the model on ``X`` and return its component scores.
+
+        The ``"svd"`` and ``"randomized"`` solvers return :math:`U S` from the
+        factorisation itself rather than projecting ``X`` in a second pass; it
+        equals ``transform(X)`` to roundoff.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, `n_components_`)
+            Same floating dtype as the input.
+        """
+        if is_dask_collection(X):
+            return self.fit(X).transform(X)
+        X, scores = self._fit(X, scores=True)
+        if scores is None:
+            return self.transform(X)
+        if self.whiten:
+            scores *= self._whitening_factors()
+        return scores.astype(X.dtype, copy=False)
+
+    def _fit(self, X, scores=False):
+        """Fit on in-memory ``X``; with ``scores``, also return ``(X, U S)``
+        where the solver factorises the data (None for ``"eigh"``)."""
         self._reset()
         X = self._validate_fit_input(X, first_call=True)
-        solver = self._resolve_solver(X.shape)
+        solver = self._resolve_solver(X)
         self.solver_ = solver
+        found = None
         if solver == "eigh":
             if isinstance(self.n_components, Integral):
                 self._check_n_components(self.n_components, *X.shape)
-            return self._accumulate(moments(X, **self._moments_request()))
-        assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
-        self._fit_svd(X, solver)
-        return self
+            self._accumulate(moments(X, **self._moments_request()))
+        else:
+            if not sp.issparse(X):
+                assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+            found = self._fit_svd(X, solver, scores=scores)
+        return (X, found) if scores else None
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -264,6 +313,7 @@ class PCA(
         return validate_data(
             self,
             X,
+            accept_sparse=("csr", "csc"),
             dtype=_FLOATS,
             ensure_min_samples=min_samples,
             reset=first_call,
@@ -273,16 +323,37 @@ class PCA(
     def _moments_request(self):
         return {"var": False, "scatter": True}
 
-    def _resolve_solver(self, shape):
-        n, d = shape
-        if self.solver != "auto":
-            return self.solver
-        if d <= 1000 and n >= 10 * d:
-            return "eigh"
+    def _resolve_solver(self, X):
+        n, d = X.shape
+        sparse = sp.issparse(X)
         k = self.n_components
-        if isinstance(k, Integral) and k < 0.8 * min(n, d) and max(n, d) > 500:
-            return "randomized"
-        return "svd"
+        solver = self.solver
+        if solver == "auto":
+            if d <= 1000 and (n >= 10 * d or sparse):
+                solver = "eigh"
+            elif sparse or (
+                isinstance(k, Integral) and k < 0.8 * min(n, d) and max(n, d) > 500
+            ):
+                solver = "randomized"
+            else:
+                solver = "svd"
+        if sparse and solver == "svd":
+            raise ValueError(
+                "solver='svd' factorises the dense data matrix and does not take "
+                "sparse input; use solver='eigh' (covariance) or 'randomized' "
+                "(implicit centring), or 'auto'."
+            )
+        if k == "mle":
+            if solver == "randomized":
+                raise ValueError(
+                    "n_components='mle' needs the whole spectrum; use solver='eigh' "
+                    "or 'svd' instead of 'randomized'."
+                )
+            if n < d:
+                raise ValueError(
+                    f"n_components='mle' needs n_samples >= n_features; got {n} < {d}."
+                )
+        return solver
 
     def _ready(self, stats):
         k = self.n_components
@@ -301,7 +372,7 @@ class PCA(
         # A fixed number of components needs only the leading eigenpairs; the
         # ratios and the noise variance need the total, which is the trace.
         k = self.n_components
-        leading = k if isinstance(k, Integral) else None
+        leading = k if isinstance(k, Integral) and k > 0 else None
         eigenvalues, eigenvectors = eigh_descending(covariance, n_leading=leading)
         self.mean_ = stats.mean.copy()
         total = (
@@ -311,15 +382,26 @@ class PCA(
         )
         self._set_spectrum(eigenvectors.T, eigenvalues, n, total_variance=total)
 
-    def _fit_svd(self, X, solver):
+    def _fit_svd(self, X, solver, scores=False):
+        """The ``"svd"`` and ``"randomized"`` solvers; with ``scores``, return
+        the component scores :math:`U S` of the kept components."""
         n, d = X.shape
-        self.mean_ = X.mean(axis=0, dtype=np.float64)
-        if solver == "svd":
-            s, vt = centred_svd(X, self.mean_)
-            variances = s**2 / (n - 1)
-            total = variances.sum()
+        sparse = sp.issparse(X)
+        if sparse:
+            stats = moments(X, var=True)
+            self.mean_ = stats.mean
+            total = float(stats.m2.sum()) / (n - 1)
         else:
+            self.mean_ = X.mean(axis=0, dtype=np.float64)
+        left = None
+        if solver == "svd" and scores:
             centred = np.asarray(X, dtype=np.float64) - self.mean_
+            left, s, vt = scipy.linalg.svd(
+                centred, full_matrices=False, check_finite=False, overwrite_a=True
+            )
+        elif solver == "svd":
+            s, vt = centred_svd(X, self.mean_)
+        else:
             k = min(n, d) if self.n_components is None else self.n_components
             if not isinstance(k, Integral):
                 raise ValueError(
@@ -327,17 +409,28 @@ class PCA(
                     f"{k!r}. Use solver='svd' or 'eigh' for a variance fraction."
                 )
             self._check_n_components(k, n, d)
-            total = np.einsum("ij,ij->", centred, centred) / (n - 1)
-            s, vt = randomized_svd(
-                centred,
+            if sparse:
+                operator = _centred_operator(X, self.mean_)
+            else:
+                operator = np.asarray(X, dtype=np.float64) - self.mean_
+                total = np.einsum("ij,ij->", operator, operator) / (n - 1)
+            left, s, vt = _randomized_svd(
+                operator,
                 k,
                 n_oversamples=self.n_oversamples,
                 n_iter=self.n_iter,
+                flip_sign=False,
                 random_state=check_random_state(self.random_state),
             )
-            variances = s**2 / (n - 1)
-        self.n_samples_seen_ = n
-        self._set_spectrum(deterministic_signs(vt), variances, n, total_variance=total)
+        variances = s**2 / (n - 1)
+        if solver == "svd":
+            total = variances.sum()
+        signs = sign_flips(vt)
+        self._set_spectrum(vt * signs[:, None], variances, n, total_variance=total)
+        if left is None or not scores:
+            return None
+        k = self.n_components_
+        return left[:, :k] * (s[:k] * signs[:k])
 
     def _check_n_components(self, k, n, d):
         if k > min(n, d):
@@ -354,6 +447,8 @@ class PCA(
         ratios_all = variances / total_variance if total_variance > 0 else variances * 0
         if k is None:
             k = rank_limit
+        elif k == "mle":
+            k = _minka_dimension(variances, n)
         elif not isinstance(k, Integral):
             # The fewest components whose ratios reach the requested fraction.
             k = int(np.searchsorted(np.cumsum(ratios_all), k, side="left") + 1)
@@ -419,7 +514,9 @@ class PCA(
             Same floating dtype as the input.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        X = validate_data(
+            self, X, accept_sparse=("csr", "csc"), dtype=_FLOATS, reset=False
+        )
         matrix = self.components_.T
         if self.whiten:
             matrix = matrix * self._whitening_factors()
@@ -551,5 +648,76 @@ class PCA(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def _centred_operator(X, mean):
+    """``X - 1 mean^T`` for sparse ``X``, as a LinearOperator: the randomized
+    solver multiplies by it without the dense centred matrix ever existing."""
+    return LinearOperator(
+        X.shape,
+        dtype=np.float64,
+        matvec=lambda v: X @ v - mean @ v,
+        matmat=lambda V: X @ V - mean @ V,
+        rmatvec=lambda y: X.T @ y - mean * y.sum(),
+        rmatmat=lambda Y: X.T @ Y - np.outer(mean, Y.sum(axis=0)),
+    )
+
+
+def _minka_log_evidence(spectrum, k, n):
+    r"""Laplace approximation of :math:`\log p(X \mid k)` for probabilistic PCA.
+
+    Minka (2000), "Automatic choice of dimensionality for PCA", eq. (30): with
+    eigenvalues :math:`\lambda_1 \ge \dots \ge \lambda_d` of the sample
+    covariance, :math:`v` the mean of the :math:`d - k` discarded ones and
+    :math:`m = dk - k(k + 1)/2`,
+
+    .. math::
+
+        p(U) \prod_{j \le k} \lambda_j^{-n/2} v^{-n(d - k)/2}
+        (2\pi)^{(m + k)/2} |A_Z|^{-1/2} n^{-k/2},
+
+    where :math:`p(U) = 2^{-k} \prod_{i \le k} \Gamma((d - i + 1)/2)
+    \pi^{-(d - i + 1)/2}` and :math:`|A_Z| = \prod_{i \le k} \prod_{j > i}
+    n (\hat\lambda_j^{-1} - \hat\lambda_i^{-1}) (\lambda_i - \lambda_j)`,
+    :math:`\hat\lambda` being the spectrum with the discarded eigenvalues
+    replaced by :math:`v`. Returns -inf where an eigenvalue is zero.
+    """
+    d = spectrum.shape[0]
+    kept = spectrum[:k]
+    tiny = np.finfo(np.float64).eps
+    if kept.min() <= tiny:
+        return -np.inf
+    v = max(spectrum[k:].sum() / (d - k), tiny)
+    i = np.arange(1, k + 1)
+    log_prior = -k * np.log(2.0) + np.sum(
+        gammaln((d - i + 1) / 2.0) - (d - i + 1) / 2.0 * np.log(np.pi)
+    )
+    m = d * k - k * (k + 1) / 2.0
+    hat = np.concatenate([kept, np.full(d - k, v)])
+    rows, cols = np.triu_indices(d, 1)
+    pairs = rows < k
+    rows, cols = rows[pairs], cols[pairs]
+    log_az = np.sum(
+        np.log((1.0 / hat[cols] - 1.0 / hat[rows]) * (spectrum[rows] - spectrum[cols]))
+        + np.log(n)
+    )
+    return (
+        log_prior
+        - n / 2.0 * np.log(kept).sum()
+        - n * (d - k) / 2.0 * np.log(v)
+        + (m + k) / 2.0 * np.log(2 * np.pi)
+        - log_az / 2.0
+        - k / 2.0 * np.log(n)
+    )
+
+
+def _minka_dimension(spectrum, n):
+    """The ``k`` in ``[1, d - 1]`` of largest :func:`_minka_log_evidence`."""
+    d = spectrum.shape[0]
+    if d < 2:
+        return d
+    evidence = [_minka_log_evidence(spectrum, k, n) for k in range(1, d)]
+    return int(np.argmax(evidence)) + 1

@@ -226,12 +226,24 @@ def test_sparse_equals_dense(fmt):
         )
 
 
-def test_sparse_infinity_and_scatter_are_refused():
+def test_sparse_infinity_and_nan_in_a_scatter_are_refused():
     X = sp.csr_array(np.array([[0.0, 1.0], [np.inf, 0.0]]))
     with pytest.raises(ValueError, match="infinity"):
         moments(X)
-    with pytest.raises(TypeError, match="sparse"):
-        moments(sp.csr_array(np.eye(3)), scatter=True)
+    with pytest.raises(ValueError, match="NaN"):
+        moments(sp.csr_array(np.array([[0.0, np.nan], [1.0, 0.0]])), scatter=True)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_scatter_equals_the_dense_centred_products(weighted):
+    rng = np.random.default_rng(3)
+    dense = rng.normal(size=(50, 4)) * (rng.random((50, 4)) < 0.4)
+    w = rng.uniform(0, 2, size=50) if weighted else np.ones(50)
+    mean = (w @ dense) / w.sum()
+    expected = (dense - mean).T @ ((dense - mean) * w[:, None])
+    stats = moments(sp.csr_array(dense), None if not weighted else w, scatter=True)
+    assert_allclose(stats.scatter, expected, rtol=1e-12, atol=1e-12)
+    assert_array_equal(stats.scatter, stats.scatter.T)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
