@@ -54,6 +54,10 @@ exclude_patterns = [
     "auto_examples/*.zip",
 ]
 
+# The numpydoc docstrings give each parameter's type in words; hints in the
+# signatures would repeat them less clearly (array-likes are typed Any).
+autodoc_typehints = "none"
+
 html_theme = "pydata_sphinx_theme"
 html_title = "skprep"
 html_theme_options = {"navigation_with_keys": False}
@@ -65,6 +69,9 @@ sphinx_gallery_conf = {
     "filename_pattern": r"plot_",
     "download_all_examples": False,
     "remove_config_comments": True,
+    # The computation-time tables load jQuery and DataTables from CDNs; the
+    # site must work offline (each example still shows its own running time).
+    "write_computation_times": False,
 }
 
 # The CLI page shows the tool's real --help text, regenerated on every build.

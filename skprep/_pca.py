@@ -26,6 +26,7 @@ from ._linalg import (
     safe_scale,
 )
 from ._moments import moments
+from ._typing import Estimator, MatrixLike
 
 __all__ = ["PCA"]
 
@@ -178,7 +179,7 @@ class PCA(
         self.n_iter = n_iter
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
         """Fit the model on ``X``.
 
         Parameters
@@ -209,7 +210,7 @@ class PCA(
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
         """Update the covariance with one more batch of rows (eigh solver).
 
         The result after any number of batches equals ``fit`` on all of them.
@@ -370,7 +371,7 @@ class PCA(
         return safe_scale(std, null)
 
     @dispatch_transform
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> MatrixLike:
         """Project ``X`` on the principal components.
 
         Parameters
@@ -390,7 +391,7 @@ class PCA(
         return project_rows(X, shift=self.mean_, matrix=matrix)
 
     @dispatch_transform
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: MatrixLike) -> MatrixLike:
         """Map component scores back to the feature space (undoing whitening).
 
         Parameters
@@ -418,7 +419,7 @@ class PCA(
         out += self.mean_.astype(Z.dtype)
         return out
 
-    def get_covariance(self):
+    def get_covariance(self) -> np.ndarray:
         r"""Model covariance :math:`W W^\top + \sigma^2 I` of probabilistic PCA.
 
         Returns
@@ -431,7 +432,7 @@ class PCA(
         cov.flat[:: cov.shape[0] + 1] += self.noise_variance_
         return cov
 
-    def get_precision(self):
+    def get_precision(self) -> np.ndarray:
         """Inverse of :meth:`get_covariance` (pseudo-inverse when it is singular).
 
         Returns
@@ -440,7 +441,7 @@ class PCA(
         """
         return scipy.linalg.pinvh(self.get_covariance())
 
-    def score_samples(self, X):
+    def score_samples(self, X: MatrixLike) -> np.ndarray:
         """Log-likelihood of each row under the probabilistic PCA model.
 
         Parameters
@@ -500,7 +501,7 @@ class PCA(
             noise = max(noise, floor)
         return variances, noise
 
-    def score(self, X, y=None):
+    def score(self, X: MatrixLike, y: object = None) -> float:
         """Average log-likelihood of the rows of ``X``.
 
         Parameters

@@ -15,6 +15,7 @@ from ._dask import dask_fit, dispatch_transform, is_dask_collection
 from ._kernels import affine_columns, has_infinity
 from ._linalg import constant_feature_mask, safe_scale
 from ._moments import infinity_error, moments
+from ._typing import Estimator, MatrixLike
 
 __all__ = ["MinMaxScaler", "ZScoreScaler"]
 
@@ -156,7 +157,7 @@ class MinMaxScaler(_MomentsScaler):
         self.clip = clip
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
         """Learn the per-feature minimum and maximum of ``X``.
 
         Parameters
@@ -177,7 +178,7 @@ class MinMaxScaler(_MomentsScaler):
         return self.partial_fit(X, y)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
         """Update the minimum and maximum with one more batch of rows.
 
         Parameters
@@ -231,7 +232,7 @@ class MinMaxScaler(_MomentsScaler):
         self.min_ = low - self.data_min_ * self.scale_
 
     @dispatch_transform
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> MatrixLike:
         """Scale ``X`` with the training minimum and maximum.
 
         Parameters
@@ -260,7 +261,7 @@ class MinMaxScaler(_MomentsScaler):
         )
 
     @dispatch_transform
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: MatrixLike) -> MatrixLike:
         """Map scaled data back to the original units.
 
         Parameters
@@ -367,7 +368,12 @@ class ZScoreScaler(_MomentsScaler):
         self.ddof = ddof
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(
+        self: Estimator,
+        X: MatrixLike,
+        y: object = None,
+        sample_weight: MatrixLike | None = None,
+    ) -> Estimator:
         """Learn the per-feature mean and standard deviation of ``X``.
 
         Parameters
@@ -389,7 +395,12 @@ class ZScoreScaler(_MomentsScaler):
         return self.partial_fit(X, y, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None, sample_weight=None):
+    def partial_fit(
+        self: Estimator,
+        X: MatrixLike,
+        y: object = None,
+        sample_weight: MatrixLike | None = None,
+    ) -> Estimator:
         """Update the mean and variance with one more batch of rows.
 
         Parameters
@@ -446,7 +457,7 @@ class ZScoreScaler(_MomentsScaler):
             self.scale_ = None
 
     @dispatch_transform
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> MatrixLike:
         """Standardise ``X`` with the training mean and standard deviation.
 
         Parameters
@@ -476,7 +487,7 @@ class ZScoreScaler(_MomentsScaler):
         )
 
     @dispatch_transform
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: MatrixLike) -> MatrixLike:
         """Undo the standardisation.
 
         Parameters
