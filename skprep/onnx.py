@@ -13,8 +13,8 @@ these estimators alone or as steps of a scikit-learn pipeline::
     onx = to_onnx(pipeline, X_train[:1].astype(np.float32))
 
 Each graph computes what ``transform`` computes, from the same fitted
-attributes and in the same order of operations, in the input's precision
-(float32 or float64; the constants are cast to it as ``transform`` casts them):
+attributes and with the same formula, in the input's precision (float32 or
+float64; the constants are cast to it as ``transform`` casts them):
 
 ==============================  ===============================================
 estimator                       ONNX graph
