@@ -10,6 +10,7 @@ import pytest
 pytest.importorskip("skl2onnx", reason="needs the onnx extra")
 ort = pytest.importorskip("onnxruntime", reason="needs the onnx extra")
 
+import onnx  # noqa: E402
 from skl2onnx import to_onnx  # noqa: E402
 from skl2onnx.common.data_types import Int64TensorType  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
@@ -48,6 +49,7 @@ def _run(onx, X):
 
 def _assert_matches(est, X_train, X_test, dtype, rtol):
     onx = to_onnx(est, X_train[:1].astype(dtype))
+    onnx.checker.check_model(onx, full_check=True)
     (got,) = _run(onx, X_test.astype(dtype))
     assert got.dtype == dtype
     expected = est.transform(X_test)

@@ -62,3 +62,18 @@ def test_version_is_written_once():
     assert {"cff-version", "message", "title", "authors"} <= set(citation)
     urls = cfg["metadata"]["project_urls"]
     assert all(key in urls for key in ("Documentation", "Source", "Issues"))
+
+
+def test_onnx_module_without_its_extra_says_what_to_install():
+    code = (
+        "import sys\n"
+        "sys.modules['skl2onnx'] = None  # as if the onnx extra were absent\n"
+        "try:\n"
+        "    import skprep.onnx\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True
+    )
+    assert "pip install 'skprep[onnx]'" in result.stdout, result.stderr
