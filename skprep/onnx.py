@@ -11,6 +11,8 @@ these estimators alone or as steps of a scikit-learn pipeline::
     from skl2onnx import to_onnx
 
     onx = to_onnx(pipeline, X_train[:1].astype(np.float32))
+    with open("pipeline.onnx", "wb") as f:
+        f.write(onx.SerializeToString())
 
 Each graph computes what ``transform`` computes, from the same fitted
 attributes and with the same formula, in the input's precision (float32 or
