@@ -1,5 +1,6 @@
 """Sphinx configuration of the skprep documentation."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -17,7 +18,28 @@ extensions = [
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "myst_parser",
 ]
+
+# Mathematics is typeset by a copy of MathJax 3 served with the site, never
+# fetched from a CDN, so the pages render offline. The django-static-mathjax
+# package (docs extra) carries MathJax's files; tex-svg.js draws the glyphs as
+# SVG paths, so this one file needs no font files beside it.
+_mathjax_package = importlib.util.find_spec("mathjax")
+if _mathjax_package is None or not _mathjax_package.submodule_search_locations:
+    raise RuntimeError(
+        "The docs need MathJax from the docs extra: pip install '.[docs]' "
+        "(package django-static-mathjax)."
+    )
+_MATHJAX = (
+    Path(_mathjax_package.submodule_search_locations[0])
+    / "static"
+    / "mathjax"
+    / "es5"
+    / "tex-svg.js"
+)
+html_static_path = [str(_MATHJAX)]
+mathjax_path = _MATHJAX.name
 
 autosummary_generate = True
 autodoc_default_options = {"inherited-members": False}
@@ -32,6 +54,10 @@ exclude_patterns = [
     "auto_examples/*.zip",
 ]
 
+# The numpydoc docstrings give each parameter's type in words; hints in the
+# signatures would repeat them less clearly (array-likes are typed Any).
+autodoc_typehints = "none"
+
 html_theme = "pydata_sphinx_theme"
 html_title = "skprep"
 html_theme_options = {"navigation_with_keys": False}
@@ -43,6 +69,9 @@ sphinx_gallery_conf = {
     "filename_pattern": r"plot_",
     "download_all_examples": False,
     "remove_config_comments": True,
+    # The computation-time tables load jQuery and DataTables from CDNs; the
+    # site must work offline (each example still shows its own running time).
+    "write_computation_times": False,
 }
 
 # The CLI page shows the tool's real --help text, regenerated on every build.

@@ -3,7 +3,9 @@
 import functools
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, Literal
 
 from threadpoolctl import ThreadpoolController
 
@@ -20,7 +22,7 @@ def _current():
     return _settings.values
 
 
-def get_config():
+def get_config() -> dict[str, Any]:
     """Current settings as a dict (a copy).
 
     Examples
@@ -32,7 +34,10 @@ def get_config():
     return dict(_current())
 
 
-def set_config(n_jobs=None, kernels=None):
+def set_config(
+    n_jobs: int | None = None,
+    kernels: Literal["auto", "numpy", "numba"] | None = None,
+) -> None:
     """Set how many threads the chunked statistics and transforms may use, and how.
 
     Parameters
@@ -78,7 +83,7 @@ def set_config(n_jobs=None, kernels=None):
 
 
 @contextmanager
-def config_context(**settings):
+def config_context(**settings: Any) -> Iterator[None]:
     """Temporarily change settings (see :func:`set_config`).
 
     Examples

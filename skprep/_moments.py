@@ -136,7 +136,7 @@ def run_blocks(work, blocks, *, blas=False):
 
 # Thread pools by size, kept for the life of the process: starting and joining
 # two threads cost about 1 ms a call, 3-5% of a 1e6 x 100 float32 fit.
-_pools = {}
+_pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
 _in_worker = threading.local()
 

@@ -28,6 +28,7 @@ from ._linalg import (
     sign_flips,
 )
 from ._moments import moments
+from ._typing import Estimator, MatrixLike
 
 __all__ = ["PCA"]
 
@@ -203,7 +204,7 @@ class PCA(
         self.n_iter = n_iter
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
         """Fit the model on ``X``.
 
         Parameters
@@ -272,7 +273,7 @@ class PCA(
         return (X, found) if scores else None
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
         """Update the covariance with one more batch of rows (eigh solver).
 
         The result after any number of batches equals ``fit`` on all of them.
@@ -501,7 +502,7 @@ class PCA(
             )
 
     @dispatch_transform
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> MatrixLike:
         """Project ``X`` on the principal components.
 
         Parameters
@@ -523,7 +524,7 @@ class PCA(
         return project_rows(X, shift=self.mean_, matrix=matrix)
 
     @dispatch_transform
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: MatrixLike) -> MatrixLike:
         """Map component scores back to the feature space (undoing whitening).
 
         Parameters
@@ -549,7 +550,7 @@ class PCA(
             matrix = matrix * np.sqrt(self.explained_variance_)[:, None]
         return project_rows(Z, matrix=matrix, offset=self.mean_)
 
-    def get_covariance(self):
+    def get_covariance(self) -> np.ndarray:
         r"""Model covariance :math:`W W^\top + \sigma^2 I` of probabilistic PCA.
 
         Returns
@@ -562,7 +563,7 @@ class PCA(
         cov.flat[:: cov.shape[0] + 1] += self.noise_variance_
         return cov
 
-    def get_precision(self):
+    def get_precision(self) -> np.ndarray:
         """Inverse of :meth:`get_covariance` (pseudo-inverse when it is singular).
 
         Returns
@@ -571,7 +572,7 @@ class PCA(
         """
         return scipy.linalg.pinvh(self.get_covariance())
 
-    def score_samples(self, X):
+    def score_samples(self, X: MatrixLike) -> np.ndarray:
         """Log-likelihood of each row under the probabilistic PCA model.
 
         Parameters
@@ -631,7 +632,7 @@ class PCA(
             noise = max(noise, floor)
         return variances, noise
 
-    def score(self, X, y=None):
+    def score(self, X: MatrixLike, y: object = None) -> float:
         """Average log-likelihood of the rows of ``X``.
 
         Parameters

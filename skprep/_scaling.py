@@ -14,6 +14,7 @@ from ._dask import dask_fit, dispatch_transform, is_dask_collection
 from ._kernels import affine_columns, has_infinity, overflow_error
 from ._linalg import constant_features, moment_constant_features, safe_scale
 from ._moments import infinity_error, moments
+from ._typing import Estimator, MatrixLike
 
 __all__ = ["MinMaxScaler", "ZScoreScaler"]
 
@@ -176,7 +177,7 @@ class MinMaxScaler(_MomentsScaler):
         self.clip = clip
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
         """Learn the per-feature minimum and maximum of ``X``.
 
         Parameters
@@ -197,7 +198,7 @@ class MinMaxScaler(_MomentsScaler):
         return self.partial_fit(X, y)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
         """Update the minimum and maximum with one more batch of rows.
 
         Parameters
@@ -253,7 +254,7 @@ class MinMaxScaler(_MomentsScaler):
         self.min_ = low - self.data_min_ * self.scale_
 
     @dispatch_transform
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> MatrixLike:
         """Scale ``X`` with the training minimum and maximum.
 
         Parameters
@@ -282,7 +283,7 @@ class MinMaxScaler(_MomentsScaler):
         )
 
     @dispatch_transform
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: MatrixLike) -> MatrixLike:
         """Map scaled data back to the original units.
 
         Parameters
@@ -389,7 +390,12 @@ class ZScoreScaler(_MomentsScaler):
         self.ddof = ddof
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(
+        self: Estimator,
+        X: MatrixLike,
+        y: object = None,
+        sample_weight: MatrixLike | None = None,
+    ) -> Estimator:
         """Learn the per-feature mean and standard deviation of ``X``.
 
         Parameters
@@ -411,7 +417,12 @@ class ZScoreScaler(_MomentsScaler):
         return self.partial_fit(X, y, sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None, sample_weight=None):
+    def partial_fit(
+        self: Estimator,
+        X: MatrixLike,
+        y: object = None,
+        sample_weight: MatrixLike | None = None,
+    ) -> Estimator:
         """Update the mean and variance with one more batch of rows.
 
         Parameters
@@ -468,7 +479,7 @@ class ZScoreScaler(_MomentsScaler):
             self.scale_ = None
 
     @dispatch_transform
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> MatrixLike:
         """Standardise ``X`` with the training mean and standard deviation.
 
         Parameters
@@ -495,7 +506,7 @@ class ZScoreScaler(_MomentsScaler):
         )
 
     @dispatch_transform
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: MatrixLike) -> MatrixLike:
         """Undo the standardisation.
 
         Parameters

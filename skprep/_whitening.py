@@ -16,6 +16,7 @@ from ._dask import dask_fit, dispatch_transform, is_dask_collection
 from ._kernels import project_rows
 from ._linalg import eigh_descending, moment_constant_features, rank_mask, safe_scale
 from ._moments import moments
+from ._typing import Estimator, MatrixLike
 
 __all__ = ["Whitening"]
 
@@ -179,7 +180,7 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         self.copy = copy
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
         """Learn the mean and the whitening matrix from ``X``.
 
         Parameters
@@ -208,7 +209,7 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         return self._accumulate(stats)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
         """Update the covariance with one more batch of rows.
 
         After any number of batches the model equals ``fit`` on all of them.
@@ -306,7 +307,7 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         return float(self.shrinkage)
 
     @dispatch_transform
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> MatrixLike:
         """Whiten ``X`` with the training mean and whitening matrix.
 
         Parameters
@@ -323,7 +324,7 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         return project_rows(X, shift=self.mean_, matrix=self.whitening_matrix_.T)
 
     @dispatch_transform
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: MatrixLike) -> MatrixLike:
         """Colour whitened data back to the original features.
 
         Parameters

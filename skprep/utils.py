@@ -2,6 +2,7 @@
 
 import importlib
 import inspect
+from typing import Literal
 
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 
@@ -12,7 +13,9 @@ __all__ = ["all_estimators"]
 _PUBLIC_MODULES = ("skprep", "skprep.nn")
 
 
-def all_estimators(type_filter=None):
+def all_estimators(
+    type_filter: Literal["transformer", "classifier", "regressor"] | None = None,
+) -> list[tuple[str, type]]:
     """List skprep's public estimators as ``(name, class)`` pairs, sorted by name.
 
     Parameters

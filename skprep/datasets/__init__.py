@@ -5,7 +5,9 @@ plain ``pip install``; ``datasets/README.md`` in the source tree gives each one'
 source and licence.
 """
 
+from collections.abc import Callable
 from importlib import resources
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -19,10 +21,13 @@ __all__ = [
     "load_wine",
 ]
 
+if TYPE_CHECKING:
+    from importlib.abc import Traversable
+
 _TARGET = "target"
 
 
-def list_datasets():
+def list_datasets() -> list[str]:
     """Names of the bundled datasets.
 
     Returns
@@ -41,7 +46,7 @@ def list_datasets():
     )
 
 
-def dataset_path(name):
+def dataset_path(name: str) -> "Traversable":
     """Path of a bundled dataset's CSV file.
 
     Parameters
@@ -64,7 +69,7 @@ def dataset_path(name):
         raise ValueError(
             f"Unknown dataset {name!r}; available: {', '.join(available)}."
         )
-    return resources.files(__name__).joinpath("data", f"{name}.csv")
+    return resources.files(__name__).joinpath("data").joinpath(f"{name}.csv")
 
 
 def _load(name, *, as_frame, split, test_size, random_state):
@@ -115,8 +120,14 @@ _LOADER_DOC = """Load the bundled {title} dataset ({shape}).
     """
 
 
-def _make_loader(name, title, shape, what):
-    def loader(*, as_frame=False, split=False, test_size=0.25, random_state=0):
+def _make_loader(name: str, title: str, shape: str, what: str) -> Callable[..., Any]:
+    def loader(
+        *,
+        as_frame: bool = False,
+        split: bool = False,
+        test_size: float = 0.25,
+        random_state: int = 0,
+    ) -> tuple[Any, ...]:
         return _load(
             name,
             as_frame=as_frame,

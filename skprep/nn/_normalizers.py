@@ -14,6 +14,7 @@ from .._dask import (
     dispatch_transform,
     is_dask_collection,
 )
+from .._typing import Estimator, MatrixLike
 from . import functional as F
 from ._batches import minibatches
 from .layers import BatchNorm
@@ -130,7 +131,7 @@ class BatchNormalizer(_AffineTransformer):
         self.beta = beta
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
         """Run training-mode batch norm over ``X`` in mini-batches.
 
         Parameters
@@ -157,7 +158,7 @@ class BatchNormalizer(_AffineTransformer):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
         """Run training-mode batch norm on one mini-batch ``X``.
 
         Parameters
@@ -200,7 +201,7 @@ class BatchNormalizer(_AffineTransformer):
         self.num_batches_tracked_ = int(layer.num_batches_tracked)
 
     @dispatch_transform
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> MatrixLike:
         """Normalise with the running statistics (evaluation mode).
 
         Parameters
@@ -269,7 +270,7 @@ class LayerNormalizer(_AffineTransformer):
         self.beta = beta
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
         """Record the number of features and check the affine parameters.
 
         Parameters
@@ -295,7 +296,7 @@ class LayerNormalizer(_AffineTransformer):
         return F.layer_norm_forward(X, gamma, beta, eps=self.eps)[0]
 
     @dispatch_transform
-    def transform(self, X):
+    def transform(self, X: MatrixLike) -> MatrixLike:
         """Normalise each row over its features.
 
         Parameters

@@ -37,7 +37,7 @@ class Layer:
     same keys as ``self.params``.
     """
 
-    _buffers = ()
+    _buffers: tuple[str, ...] = ()
 
     def __init__(self):
         self.params = {}
