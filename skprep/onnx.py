@@ -193,7 +193,7 @@ def _convert_pca(scope: Any, operator: Any, container: Any) -> None:
     est = operator.raw_operator
     matrix = est.components_.T
     if est.whiten:
-        matrix = matrix / est._whitening_scale()
+        matrix = matrix * est._whitening_factors()
     _project(scope, operator, container, matrix)
 
 
