@@ -8,19 +8,14 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 from scipy.special import gammaln
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-)
+from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.utils import assert_all_finite, check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import StreamingMomentsMixin
+from ._base import MomentsEstimator, ProjectionMixin
 from ._compat import _fit_context, _randomized_svd
-from ._dask import dask_fit, dispatch_transform, is_dask_collection
-from ._kernels import project_rows
+from ._dask import is_dask_collection
 from ._linalg import (
     centred_svd,
     eigh_descending,
@@ -35,12 +30,7 @@ __all__ = ["PCA"]
 _FLOATS = [np.float64, np.float32]
 
 
-class PCA(
-    StreamingMomentsMixin,
-    ClassNamePrefixFeaturesOutMixin,
-    TransformerMixin,
-    BaseEstimator,
-):
+class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
     r"""Principal component analysis with a choice of exact or randomized solver.
 
     The data are centred with the training mean :math:`\mu` and projected on the
@@ -169,6 +159,8 @@ class PCA(
     (500, 2)
     """
 
+    _accept_sparse = True
+
     _parameter_constraints: dict = {
         "n_components": [
             Interval(Integral, 0, None, closed="left"),
@@ -205,12 +197,12 @@ class PCA(
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
-        """Fit the model on ``X``.
+        """Fit the principal components of ``X`` (no sample weights: the
+        components of a weighted null space would not be defined by the rows).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, sparse matrix, Dask array} of shape (n_samples, n_features)
         y : None
             Ignored.
 
@@ -218,15 +210,26 @@ class PCA(
         -------
         self : PCA
         """
-        if is_dask_collection(X):
-            self._require_streaming_solver("Fitting a Dask collection")
-            self.solver_ = "eigh"
-            return dask_fit(self, X)
-        self._fit(X)
-        return self
+        return self._fit(X, None, reset=True)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit_transform(self, X, y=None):
+    def partial_fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
+        """Merge one more batch into the covariance (``"eigh"`` solver only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, Dask array} of shape (n_samples, n_features)
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PCA
+        """
+        return self._fit(X, None, reset=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X: MatrixLike, y: object = None) -> MatrixLike:
         """Fit the model on ``X`` and return its component scores.
 
         The ``"svd"`` and ``"randomized"`` solvers return :math:`U S` from the
@@ -246,80 +249,47 @@ class PCA(
             Same floating dtype as the input.
         """
         if is_dask_collection(X):
-            return self.fit(X).transform(X)
-        X, scores = self._fit(X, scores=True)
+            return self._fit(X, None, reset=True).transform(X)
+        X, scores = self._fit_in_memory(X, None, scores=True)
         if scores is None:
             return self.transform(X)
         if self.whiten:
             scores *= self._whitening_factors()
         return scores.astype(X.dtype, copy=False)
 
-    def _fit(self, X, scores=False):
-        """Fit on in-memory ``X``; with ``scores``, also return ``(X, U S)``
-        where the solver factorises the data (None for ``"eigh"``)."""
+    def _fit(self, X, sample_weight, *, reset):
+        if reset and not is_dask_collection(X):
+            self._fit_in_memory(X, sample_weight)
+            return self
+        # partial_fit and Dask collections go through the covariance.
+        if self.solver in ("svd", "randomized"):
+            raise ValueError(
+                f"{'partial_fit' if not reset else 'Fitting a Dask collection'} "
+                f"needs the covariance-based solver; solver={self.solver!r} works "
+                "on the whole data matrix. Use solver='eigh' (or 'auto')."
+            )
+        self.solver_ = "eigh"
+        return super()._fit(X, sample_weight, reset=reset)
+
+    def _fit_in_memory(self, X, sample_weight, scores=False):
+        """``fit`` on in-memory ``X``; returns the validated ``X`` and the
+        component scores :math:`U S` where the solver factorises the data
+        (None for ``"eigh"``)."""
         self._reset()
-        X = self._validate_fit_input(X, first_call=True)
+        X = self._validate_batch(X, reset=True, min_samples=2)
         solver = self._resolve_solver(X)
         self.solver_ = solver
-        found = None
         if solver == "eigh":
             if isinstance(self.n_components, Integral):
                 self._check_n_components(self.n_components, *X.shape)
             self._accumulate(moments(X, **self._moments_request()))
-        else:
-            if not sp.issparse(X):
-                assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
-            found = self._fit_svd(X, solver, scores=scores)
-        return (X, found) if scores else None
+            return X, None
+        if not sp.issparse(X):
+            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+        return X, self._fit_svd(X, solver, scores)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
-        """Update the covariance with one more batch of rows (eigh solver).
-
-        The result after any number of batches equals ``fit`` on all of them.
-        Batches may be as small as one row; the model is fitted once it has
-        seen at least ``max(2, n_components)`` rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            A batch of training data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : PCA
-        """
-        self._require_streaming_solver("partial_fit")
-        if is_dask_collection(X):
-            self.solver_ = "eigh"
-            return dask_fit(self, X, reset=False)
-        first_call = not hasattr(self, "_moments")
-        X = self._validate_fit_input(X, first_call=first_call, min_samples=1)
-        self.solver_ = "eigh"
-        return self._accumulate(moments(X, **self._moments_request()))
-
-    def _require_streaming_solver(self, what):
-        if self.solver in ("svd", "randomized"):
-            raise ValueError(
-                f"{what} needs the covariance-based solver; "
-                f"solver={self.solver!r} works on the whole data matrix. Use "
-                "solver='eigh' (or 'auto')."
-            )
-
-    def _validate_fit_input(self, X, first_call, min_samples=2):
-        # NaN and infinity are refused by the streaming core on its way through
-        # the data (the svd solvers check separately), which spares a pass.
-        return validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc"),
-            dtype=_FLOATS,
-            ensure_min_samples=min_samples,
-            reset=first_call,
-            ensure_all_finite=False,
-        )
+    def _min_fit_samples(self):
+        return 2
 
     def _moments_request(self):
         return {"var": False, "scatter": True}
@@ -383,9 +353,9 @@ class PCA(
         )
         self._set_spectrum(eigenvectors.T, eigenvalues, n, total_variance=total)
 
-    def _fit_svd(self, X, solver, scores=False):
-        """The ``"svd"`` and ``"randomized"`` solvers; with ``scores``, return
-        the component scores :math:`U S` of the kept components."""
+    def _fit_svd(self, X, solver, scores):
+        """The ``"svd"`` and ``"randomized"`` solvers; with ``scores``, returns
+        the component scores :math:`U S` of the kept components (else None)."""
         n, d = X.shape
         sparse = sp.issparse(X)
         if sparse:
@@ -396,6 +366,7 @@ class PCA(
             self.mean_ = X.mean(axis=0, dtype=np.float64)
         left = None
         if solver == "svd" and scores:
+            # gesdd forms U, which the tall-skinny QR below never does.
             centred = np.asarray(X, dtype=np.float64) - self.mean_
             left, s, vt = scipy.linalg.svd(
                 centred, full_matrices=False, check_finite=False, overwrite_a=True
@@ -428,7 +399,7 @@ class PCA(
             total = variances.sum()
         signs = sign_flips(vt)
         self._set_spectrum(vt * signs[:, None], variances, n, total_variance=total)
-        if left is None or not scores:
+        if not scores:
             return None
         k = self.n_components_
         return left[:, :k] * (s[:k] * signs[:k])
@@ -501,54 +472,15 @@ class PCA(
                 stacklevel=4,
             )
 
-    @dispatch_transform
-    def transform(self, X: MatrixLike) -> MatrixLike:
-        """Project ``X`` on the principal components.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, `n_components_`)
-            Same floating dtype as the input.
-        """
-        check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse=("csr", "csc"), dtype=_FLOATS, reset=False
-        )
-        matrix = self.components_.T
+    def _projection(self):
         if self.whiten:
-            matrix = matrix * self._whitening_factors()
-        return project_rows(X, shift=self.mean_, matrix=matrix)
+            return self.components_.T * self._whitening_factors()
+        return self.components_.T
 
-    @dispatch_transform
-    def inverse_transform(self, X: MatrixLike) -> MatrixLike:
-        """Map component scores back to the feature space (undoing whitening).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, `n_components_`)
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self)
-        Z = check_array(X, dtype=_FLOATS, ensure_min_features=0)
-        if Z.shape[1] != self.n_components_:
-            raise ValueError(
-                f"X has {Z.shape[1]} columns, but this PCA has {self.n_components_} "
-                "components; inverse_transform takes component scores."
-            )
-        return self._inverse(Z)
-
-    def _inverse(self, Z):
-        matrix = self.components_
+    def _reconstruction(self):
         if self.whiten:
-            matrix = matrix * np.sqrt(self.explained_variance_)[:, None]
-        return project_rows(Z, matrix=matrix, offset=self.mean_)
+            return self.components_ * np.sqrt(self.explained_variance_)[:, None]
+        return self.components_
 
     def get_covariance(self) -> np.ndarray:
         r"""Model covariance :math:`W W^\top + \sigma^2 I` of probabilistic PCA.
@@ -646,12 +578,6 @@ class PCA(
         float
         """
         return float(np.mean(self.score_samples(X)))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
 
 
 def _centred_operator(X, mean):

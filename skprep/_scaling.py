@@ -4,17 +4,16 @@ from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.base import OneToOneFeatureMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
-from ._base import StreamingMomentsMixin
-from ._compat import _check_sample_weight, _fit_context
-from ._dask import dask_fit, dispatch_transform, is_dask_collection
+from ._base import MomentsEstimator
+from ._dask import dispatch_transform
 from ._kernels import affine_columns, has_infinity, overflow_error
 from ._linalg import constant_features, moment_constant_features, safe_scale
-from ._moments import infinity_error, moments
-from ._typing import Estimator, MatrixLike
+from ._moments import infinity_error
+from ._typing import MatrixLike
 
 __all__ = ["MinMaxScaler", "ZScoreScaler"]
 
@@ -59,24 +58,8 @@ def _scale_sparse_columns(X, factor, copy):
     return X
 
 
-class _MomentsScaler(
-    StreamingMomentsMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
-):
+class _MomentsScaler(OneToOneFeatureMixin, MomentsEstimator):
     """Validation shared by the per-feature scalers."""
-
-    _accept_sparse = False
-
-    def _validate_fit_input(self, X, first_call):
-        # The moments core finds infinity on its in-cache chunks (a finite column
-        # sum proves a chunk clean), so validation skips its own full pass.
-        return validate_data(
-            self,
-            X,
-            accept_sparse=("csr", "csc") if self._accept_sparse else False,
-            dtype=FLOAT_DTYPES,
-            ensure_all_finite=False,
-            reset=first_call,
-        )
 
     def _validate_transform_input(self, X):
         check_is_fitted(self)
@@ -94,8 +77,6 @@ class _MomentsScaler(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
-        tags.input_tags.sparse = self._accept_sparse
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
 
@@ -176,53 +157,11 @@ class MinMaxScaler(_MomentsScaler):
         self.copy = copy
         self.clip = clip
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
-        """Learn the per-feature minimum and maximum of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; NaN is ignored.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : MinMaxScaler
-        """
-        if is_dask_collection(X):
-            self._check_feature_range()
-            return dask_fit(self, X)
-        self._reset()
-        return self.partial_fit(X, y)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
-        """Update the minimum and maximum with one more batch of rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            A batch of training data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : MinMaxScaler
-        """
-        self._check_feature_range()
-        if is_dask_collection(X):
-            return dask_fit(self, X, reset=False)
-        X = self._validate_fit_input(X, first_call=not hasattr(self, "_moments"))
-        return self._accumulate(moments(X, **self._moments_request()))
-
     def _moments_request(self):
         # The extremes alone: no mean, so fitting is two in-cache reductions.
         return {"var": False, "minmax": True, "mean": False}
 
-    def _check_feature_range(self):
+    def _check_params(self):
         low, high = self._bounds()
         if not low < high:
             raise ValueError(
@@ -389,65 +328,6 @@ class ZScoreScaler(_MomentsScaler):
         self.with_std = with_std
         self.ddof = ddof
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(
-        self: Estimator,
-        X: MatrixLike,
-        y: object = None,
-        sample_weight: MatrixLike | None = None,
-    ) -> Estimator:
-        """Learn the per-feature mean and standard deviation of ``X``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data; NaN is ignored.
-        y : None
-            Ignored.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative frequency weights.
-
-        Returns
-        -------
-        self : ZScoreScaler
-        """
-        if is_dask_collection(X):
-            return dask_fit(self, X, sample_weight=sample_weight)
-        self._reset()
-        return self.partial_fit(X, y, sample_weight)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(
-        self: Estimator,
-        X: MatrixLike,
-        y: object = None,
-        sample_weight: MatrixLike | None = None,
-    ) -> Estimator:
-        """Update the mean and variance with one more batch of rows.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            A batch of training data.
-        y : None
-            Ignored.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative frequency weights.
-
-        Returns
-        -------
-        self : ZScoreScaler
-        """
-        if is_dask_collection(X):
-            return dask_fit(self, X, reset=False, sample_weight=sample_weight)
-        X = self._validate_fit_input(X, first_call=not hasattr(self, "_moments"))
-        self._refuse_sparse_centring(X)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=np.float64, ensure_non_negative=True
-            )
-        return self._accumulate(moments(X, sample_weight, **self._moments_request()))
-
     def _moments_request(self):
         return {"var": True}
 
@@ -456,6 +336,11 @@ class ZScoreScaler(_MomentsScaler):
         # Sparse input is accepted only when it will not be centred.
         tags.input_tags.sparse = not self.with_mean
         return tags
+
+    def _validate_batch(self, X, reset, min_samples=1):
+        X = super()._validate_batch(X, reset, min_samples)
+        self._refuse_sparse_centring(X)
+        return X
 
     def _refuse_sparse_centring(self, X):
         if sp.issparse(X) and self.with_mean:

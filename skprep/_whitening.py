@@ -5,18 +5,15 @@ from numbers import Real
 
 import numpy as np
 import scipy.linalg
-from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.covariance import ledoit_wolf_shrinkage
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._base import StreamingMomentsMixin
-from ._compat import _check_feature_names_in, _fit_context
-from ._dask import dask_fit, dispatch_transform, is_dask_collection
-from ._kernels import project_rows
+from ._base import MomentsEstimator, ProjectionMixin
+from ._compat import _check_feature_names_in
+from ._dask import is_dask_collection
 from ._linalg import eigh_descending, moment_constant_features, rank_mask, safe_scale
 from ._moments import moments
-from ._typing import Estimator, MatrixLike
 
 __all__ = ["Whitening"]
 
@@ -24,7 +21,7 @@ _FLOATS = [np.float64, np.float32]
 _ONE_TO_ONE = ("zca", "zca-cor", "cholesky")
 
 
-class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
+class Whitening(ProjectionMixin, MomentsEstimator):
     r"""Decorrelate features: training output has zero mean and identity covariance.
 
     A whitening matrix :math:`W` maps centred data to :math:`z = W (x - \mu)` with
@@ -91,10 +88,6 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
     ddof : int, default=1
         Degrees of freedom of the covariance (``np.cov``'s default); the whitened
         training data have identity covariance at the same ``ddof``.
-    copy : bool, default=True
-        Kept for interface symmetry with the scalers; the output is always a new
-        array.
-
     Attributes
     ----------
     mean_ : ndarray of shape (n_features,)
@@ -166,101 +159,40 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         ],
         "rtol": [Interval(Real, 0, 1, closed="left"), None],
         "ddof": [Interval(Real, 0, None, closed="left")],
-        "copy": ["boolean"],
     }
 
-    def __init__(
-        self, method="zca", *, eps=0.0, shrinkage=None, rtol=None, ddof=1, copy=True
-    ):
+    def __init__(self, method="zca", *, eps=0.0, shrinkage=None, rtol=None, ddof=1):
         self.method = method
         self.eps = eps
         self.shrinkage = shrinkage
         self.rtol = rtol
         self.ddof = ddof
-        self.copy = copy
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
-        """Learn the mean and the whitening matrix from ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : Whitening
-        """
-        if is_dask_collection(X):
-            self._refuse_ledoit_wolf("on a Dask collection")
-            return dask_fit(self, X)
-        self._reset()
-        X = self._validate_fit_input(X, first_call=True, min_samples=int(self.ddof) + 1)
-        stats = moments(X, **self._moments_request())
-        if self.shrinkage == "ledoit-wolf":
-            # The optimal intensity needs fourth moments, which only the rows have.
-            centred = np.asarray(X, dtype=np.float64) - stats.mean
-            self._ledoit_wolf = float(
-                ledoit_wolf_shrinkage(centred, assume_centered=True)
+    def _fit(self, X, sample_weight, *, reset):
+        if self.shrinkage != "ledoit-wolf":
+            return super()._fit(X, sample_weight, reset=reset)
+        if not reset or is_dask_collection(X) or sample_weight is not None:
+            raise ValueError(
+                "shrinkage='ledoit-wolf' estimates its intensity from all the "
+                "unweighted rows at once, so it is available in an in-memory fit "
+                "only, not in partial_fit, on a Dask collection or with "
+                "sample_weight; pass a float shrinkage instead."
             )
+        self._reset()
+        X = self._validate_batch(X, reset=True, min_samples=self._min_fit_samples())
+        stats = moments(X, **self._moments_request())  # refuses NaN and infinity
+        # The optimal intensity needs fourth moments, which only the rows have.
+        centred = np.asarray(X, dtype=np.float64) - stats.mean
+        self._fit_shrinkage = float(
+            ledoit_wolf_shrinkage(centred, assume_centered=True)
+        )
         return self._accumulate(stats)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self: Estimator, X: MatrixLike, y: object = None) -> Estimator:
-        """Update the covariance with one more batch of rows.
-
-        After any number of batches the model equals ``fit`` on all of them.
-        Batches may be single rows; the model is fitted once it has seen more
-        than ``ddof`` rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            A batch of training data.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        self : Whitening
-        """
-        self._refuse_ledoit_wolf("in partial_fit")
-        if is_dask_collection(X):
-            return dask_fit(self, X, reset=False)
-        first_call = not hasattr(self, "_moments")
-        X = self._validate_fit_input(X, first_call=first_call)
-        return self._accumulate(moments(X, **self._moments_request()))
-
-    def _refuse_ledoit_wolf(self, where):
-        if self.shrinkage == "ledoit-wolf":
-            raise ValueError(
-                "shrinkage='ledoit-wolf' estimates its intensity from all the rows at "
-                f"once, so it is available in an in-memory fit only, not {where}; "
-                "pass a float shrinkage instead."
-            )
-
-    def _validate_fit_input(self, X, first_call, min_samples=1):
-        # NaN and infinity are refused by the streaming core on its way through
-        # the data, which spares a pass.
-        return validate_data(
-            self,
-            X,
-            dtype=_FLOATS,
-            reset=first_call,
-            ensure_min_samples=min_samples,
-            ensure_all_finite=False,
-        )
+    def _min_fit_samples(self):
+        return int(self.ddof) + 1
 
     def _moments_request(self):
         return {"var": False, "scatter": True}
-
-    def _reset(self):
-        super()._reset()
-        if hasattr(self, "_ledoit_wolf"):
-            del self._ledoit_wolf
 
     def _ready(self, stats):
         return stats.n_rows > self.ddof
@@ -303,48 +235,14 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         if self.shrinkage is None:
             return 0.0
         if self.shrinkage == "ledoit-wolf":
-            return self._ledoit_wolf
+            return self._fit_shrinkage
         return float(self.shrinkage)
 
-    @dispatch_transform
-    def transform(self, X: MatrixLike) -> MatrixLike:
-        """Whiten ``X`` with the training mean and whitening matrix.
+    def _projection(self):
+        return self.whitening_matrix_.T
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, `n_components_`)
-            Same floating dtype as the input.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        return project_rows(X, shift=self.mean_, matrix=self.whitening_matrix_.T)
-
-    @dispatch_transform
-    def inverse_transform(self, X: MatrixLike) -> MatrixLike:
-        """Colour whitened data back to the original features.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, `n_components_`)
-
-        Returns
-        -------
-        X_original : ndarray of shape (n_samples, n_features)
-            Exact for training-like rows; the part of a row that lay in a dropped
-            (zero-variance) direction cannot be recovered.
-        """
-        check_is_fitted(self)
-        Z = check_array(X, dtype=_FLOATS)
-        if Z.shape[1] != self.n_components_:
-            raise ValueError(
-                f"X has {Z.shape[1]} columns, but this Whitening outputs "
-                f"{self.n_components_}; inverse_transform takes whitened data."
-            )
-        return project_rows(Z, matrix=self.colouring_matrix_.T, offset=self.mean_)
+    def _reconstruction(self):
+        return self.colouring_matrix_.T
 
     def get_feature_names_out(self, input_features=None):
         """Output feature names.
@@ -369,11 +267,6 @@ class Whitening(StreamingMomentsMixin, TransformerMixin, BaseEstimator):
         return np.asarray(
             [f"whitening{i}" for i in range(self.n_components_)], dtype=object
         )
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
 
 
 def _whitening_matrices(cov, method, *, eps, rtol, mean, n_samples):
