@@ -1,6 +1,8 @@
 """Saving and loading fitted transformers: skops by default, pickle on request."""
 
+import json
 import zipfile
+from functools import cache
 from pathlib import Path
 
 from sklearn.utils.validation import NotFittedError, check_is_fitted
@@ -29,6 +31,7 @@ def check_save_path(path):
         )
 
 
+@cache
 def trusted_types():
     """The types skprep itself writes into a model file, by full name.
 
@@ -42,6 +45,34 @@ def trusted_types():
     classes = [cls for _, cls in all_estimators()] + [Moments]
     names = {f"{cls.__module__}.{cls.__qualname__}" for cls in classes}
     names |= {"sklearn.pipeline.Pipeline", "sklearn.pipeline.FeatureUnion"}
+    return names
+
+
+_PLAIN = {
+    f"builtins.{name}"
+    for name in (
+        "bool bytes complex dict float frozenset int list NoneType set slice str tuple"
+    ).split()
+}
+
+
+def _trusted(name):
+    return name in _PLAIN or name in trusted_types() or name.split(".")[0] == "numpy"
+
+
+def _types_in(path):
+    """Every ``module.class`` named by a node of a skops file's schema."""
+    with zipfile.ZipFile(path) as archive:
+        schema = json.loads(archive.read("schema.json"))
+    names, stack = set(), [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if isinstance(node.get("__class__"), str) and "__module__" in node:
+                names.add(f"{node['__module__']}.{node['__class__']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
     return names
 
 
@@ -68,11 +99,13 @@ def load_model(path, trust_pickle):
         sio = require_skops("--load-model")
         try:
             found = set(sio.get_untrusted_types(file=path))
+            named = _types_in(path)
         except Exception as exc:  # skops raises several kinds on a damaged file
             raise CLIError(
                 f"{path}: not a readable skops model file: {one_line(exc)}"
             ) from None
-        strange = sorted(found - trusted_types())
+        # skops trusts many scikit-learn types by default; skprep trusts fewer.
+        strange = sorted(name for name in found | named if not _trusted(name))
         if strange:
             raise CLIError(
                 f"{path}: refused: it holds types skprep does not write "

@@ -1,12 +1,13 @@
 """The progress bar: tqdm on a terminal, nothing elsewhere."""
 
+import os
 import sys
 import time
 
 # The bar counts thousandths of the work; the rows done and their rate are shown
 # beside it, because a chunked CSV's total of rows is not known until its end.
 _STEPS = 1000
-_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]"
+_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {rows} [{elapsed}<{remaining}]"
 
 
 class Progress:
@@ -30,14 +31,28 @@ class Progress:
             from tqdm import tqdm
         except ImportError:
             return
-        self._bar = tqdm(
+
+        class _Bar(tqdm):
+            # tqdm's own {postfix} field starts with ", "; this one is verbatim.
+            rows = "0 rows"
+
+            @property
+            def format_dict(self):
+                return {**super().format_dict, "rows": self.rows}
+
+        try:
+            width = os.get_terminal_size(sys.stderr.fileno()).columns
+        except OSError:
+            width = 0
+        # A terminal that reports no width (some pseudo-terminals) gets 100.
+        self._bar = _Bar(
             total=_STEPS,
             desc=desc,
             bar_format=_FORMAT,
             file=sys.stderr,
             leave=True,
-            dynamic_ncols=True,
-            postfix="0 rows",
+            dynamic_ncols=width > 0,
+            ncols=None if width > 0 else 100,
         )
 
     def update(self, rows, fraction):
@@ -45,9 +60,7 @@ class Progress:
         if self._bar is None:
             return
         elapsed = max(time.monotonic() - self._start, 1e-9)
-        self._bar.set_postfix_str(
-            f"{rows:,} rows, {rows / elapsed:,.0f} rows/s", refresh=False
-        )
+        self._bar.rows = f"{rows:,} rows, {rows / elapsed:,.0f} rows/s"
         self._bar.update(round(fraction * _STEPS) - self._bar.n)
 
     def close(self, complete):
