@@ -155,18 +155,21 @@ def build_parser():
     files.add_argument(
         "--sep",
         type=_char,
+        metavar="CHAR",
         help="CSV field separator (default: tab for .tsv, else ',', ';' or tab, "
         "whichever the header line holds most)",
     )
     files.add_argument(
         "--decimal",
         type=_char,
+        metavar="CHAR",
         default=".",
         help="decimal mark of CSV numbers, e.g. ',' (default: '.')",
     )
     files.add_argument(
         "--thousands",
         type=_char,
+        metavar="CHAR",
         help="thousands separator of CSV numbers, e.g. ',' (default: none)",
     )
     files.add_argument(
