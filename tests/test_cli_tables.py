@@ -173,6 +173,38 @@ def test_parquet_decimal_column_is_transformed_not_passed_through(tmp_path):
     assert np.isnan(got[2])
 
 
+def test_saved_row_indexes_pass_through_and_headers_stay_as_written(tmp_path, capsys):
+    pytest.importorskip("pyarrow")
+    frame = pd.DataFrame(
+        {"a": [1.0, 4.0, 2.0], "b": [3.0, 3.5, 9.0]},
+        index=pd.Index([10, 20, 30], name="id"),
+    )
+    frame.to_parquet(tmp_path / "p.parquet")  # the index is stored as a column
+    frame.to_csv(tmp_path / "c.csv", index=True, index_label="")  # empty header cell
+    (tmp_path / "d.csv").write_text("a,a,b\n1,2,x\n3,5,y\n")  # a repeated name
+    for name in ("p.parquet", "c.csv", "d.csv"):
+        path = str(tmp_path / name)
+        argv = ["--train", path, "--apply", path, "--output-dir", str(tmp_path / "o")]
+        assert main(argv) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "id: the table's pandas index" in out
+    assert "Unnamed: 0: no name in the header" in out
+    written = pd.read_parquet(tmp_path / "o" / "p.transformed.parquet")
+    assert written["id"].tolist() == [10, 20, 30]
+    np.testing.assert_allclose(written["a"], _zscore(frame["a"]), rtol=1e-13)
+    lines = (tmp_path / "o" / "c.transformed.csv").read_text().splitlines()
+    assert lines[0] == ",a,b" and [line.split(",")[0] for line in lines[1:]] == [
+        "10",
+        "20",
+        "30",
+    ]
+    lines = (tmp_path / "o" / "d.transformed.csv").read_text().splitlines()
+    assert lines[0] == "a,a,b"
+    np.testing.assert_allclose(
+        [float(line.split(",")[1]) for line in lines[1:]], _zscore([2, 5]), rtol=1e-13
+    )
+
+
 def _wide_table(rows=4000, width=40, seed=3):
     """Several blocks of rows, a text column empty in the first chunks."""
     rng = np.random.default_rng(seed)
@@ -268,7 +300,8 @@ def test_a_bad_value_late_in_a_table_gives_the_same_error_chunked_or_not(
             monkeypatch.chdir(tmp_path)
             assert main(argv) == 1
             lines[mode] = capsys.readouterr().err.strip()
-        assert not (tmp_path / mode / "new.transformed.csv").exists()
+        # Nothing left behind, not even the temporary file.
+        assert list((tmp_path / mode).iterdir()) == []
     assert lines["whole"] == lines["chunked"]
     assert "new.csv: column 'b' is not numeric: row 90 holds 'oops'" in lines["whole"]
 

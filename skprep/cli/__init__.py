@@ -557,13 +557,20 @@ def _transform_file(estimator, path, fmt, target, args, say):
     _report_plan(say, plan, "to transform")
     allow_nan = _report.accepts_nan(estimator)
     nan_methods = _report.nan_methods() if not allow_nan else ()
+    # Pass-through columns keep their header cells; new columns have new names.
+    renamed = {
+        name: cell
+        for name, cell in _tables.header_as_written(path, fmt, names).items()
+        if name not in plan.chosen or names_out == plan.chosen
+    }
+    member = target.name.removesuffix(".zip")
     started = time.monotonic()
     rows = 0
     target.parent.mkdir(parents=True, exist_ok=True)
     with (
         _tables.atomic_output(target, args.overwrite) as temporary,
         Progress(f"transforming {path.name}", not args.quiet) as bar,
-        _tables.TableWriter(temporary, fmt, target.name.removesuffix(".zip")) as writer,
+        _tables.TableWriter(temporary, fmt, member, renamed) as writer,
     ):
         chunks = _tables.read_chunks(plan, args.chunksize, bar)
         n_rows = _tables.block_rows(len(plan.chosen))

@@ -9,9 +9,11 @@ runs also round alike and write the same bytes.
 """
 
 import bz2
+import csv
 import gzip
 import io
 import os
+import re
 import tempfile
 import zipfile
 from contextlib import contextmanager
@@ -208,6 +210,33 @@ def read_header(path, fmt):
     return [str(name) for name in frame.columns]
 
 
+def header_as_written(path, fmt, names):
+    """``{pandas name: header cell}`` for a CSV whose header pandas renamed.
+
+    pandas names an empty header cell ``Unnamed: 0`` and a repeated name
+    ``a.1``; the output's header keeps the cells as they were.
+    """
+    if fmt.kind != "csv":
+        return {}
+    with open_binary(path, fmt.compression) as (handle, _):
+        text = io.TextIOWrapper(handle, encoding="utf-8", errors="replace", newline="")
+        cells = next(csv.reader(text, delimiter=fmt.sep), [])
+        text.detach()
+    if len(cells) != len(names):
+        return {}
+    return {name: cell for name, cell in zip(names, cells, strict=True) if name != cell}
+
+
+def pandas_index_columns(path, fmt):
+    """Names of the columns holding a pandas index saved into a Parquet file."""
+    if fmt.kind != "parquet":
+        return []
+    import pyarrow.parquet as pq
+
+    metadata = pq.read_schema(path).pandas_metadata or {}
+    return [c for c in metadata.get("index_columns", []) if isinstance(c, str)]
+
+
 class _Reader:
     """Chunks of a table and how far the reading has come.
 
@@ -256,8 +285,8 @@ class _Reader:
             batches = parquet.iter_batches(batch_size=self.chunksize, columns=columns)
         for batch in batches:
             # ArrowDtype keeps every column's exact type (decimals, timestamps)
-            # for the way back to Parquet.
-            yield batch.to_pandas(types_mapper=pd.ArrowDtype)
+            # for the way back to Parquet; a stored pandas index stays a column.
+            yield batch.to_pandas(types_mapper=pd.ArrowDtype, ignore_metadata=True)
 
 
 # --- deciding the columns -------------------------------------------------------------
@@ -273,6 +302,7 @@ class ColumnScan:
     first_missing: int | None = None
     first_infinite: int | None = None
     decimal: bool = False  # a Parquet decimal column, read as float64
+    index: bool = False  # the pandas index stored in a Parquet file
 
 
 @dataclass
@@ -375,6 +405,8 @@ def scan_table(path, fmt, chunksize, progress):
     """Read the whole table once and classify every column (:class:`ColumnScan`)."""
     names = read_header(path, fmt)
     scans = {name: ColumnScan(name) for name in names}
+    for name in pandas_index_columns(path, fmt):
+        scans[name].index = True
     reader = _Reader(path, fmt, chunksize)
     chunks = (
         reader.parquet_chunks()
@@ -422,6 +454,11 @@ def reason(scan, fmt):
     return f"text values, first at row {row}: {str(value)!r}{_hint(value, fmt)}"
 
 
+def _unnamed(name, fmt):
+    """pandas names a CSV column whose header cell is empty ``Unnamed: <i>``."""
+    return fmt.kind == "csv" and re.fullmatch(r"Unnamed: \d+", name) is not None
+
+
 def _match(patterns, names, option, path):
     found = set()
     for pattern in patterns:
@@ -458,6 +495,13 @@ def plan_training_table(path, fmt, names, scans, rows, columns, exclude):
             passed[name] = "excluded by --exclude"
         elif named is not None and name not in named:
             passed[name] = "not chosen by --columns"
+        elif scan.index and named is None:
+            passed[name] = "the table's pandas index (choose it with --columns)"
+        elif _unnamed(name, fmt) and named is None:
+            passed[name] = (
+                "no name in the header, often a saved row index "
+                "(choose it with --columns)"
+            )
         elif scan.kind == "numeric":
             chosen.append(name)
         elif named is not None:
@@ -711,8 +755,9 @@ def atomic_output(target, overwrite):
 class TableWriter:
     """Write blocks to one CSV (maybe compressed) or Parquet file."""
 
-    def __init__(self, path, fmt, member):
+    def __init__(self, path, fmt, member, renamed=None):
         self.path, self.fmt, self._member = path, fmt, member
+        self._renamed = renamed or {}
         self._stack = []
         self._text = None
         self._parquet = None
@@ -747,7 +792,9 @@ class TableWriter:
                 sep=self.fmt.sep,
                 decimal=self.fmt.decimal,
                 index=False,
-                header=not self._started(),
+                header=False
+                if self._started()
+                else [self._renamed.get(c, c) for c in frame.columns],
                 lineterminator="\n",
             )
             self._wrote = True
