@@ -256,3 +256,25 @@ def test_infinity_is_refused_with_its_row(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert "column 'b' holds inf at row 2" in err
+
+
+def test_gaps_filling_a_whole_chunk_are_found_chunked_or_not(tmp_path, capsys):
+    rows = ["a,b"] + [f"{i},{i % 7}" for i in range(40)] + [f",{i}" for i in range(10)]
+    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    errors = []
+    for extra in ([], ["--chunksize", "10"]):
+        argv = [
+            "--method",
+            "PCA",
+            "--train",
+            str(tmp_path / "t.csv"),
+            "--apply",
+            str(tmp_path / "t.csv"),
+            "--output-dir",
+            str(tmp_path / "o"),
+            *extra,
+        ]
+        assert main(argv) == 1
+        errors.append(capsys.readouterr().err)
+    assert errors[0] == errors[1]
+    assert "missing values in column 'a' (first at row 41)" in errors[0]

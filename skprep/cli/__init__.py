@@ -491,12 +491,15 @@ def _fit_file(estimator, path, fmt, args, say):
     )
     _report_plan(say, plan, "training")
     allow_nan = _report.accepts_nan(estimator)
+    nan_methods = () if allow_nan else _report.nan_methods()
     first_missing = {
         c: scans[c].first_missing for c in plan.chosen if scans[c].first_missing
     }
     if first_missing and not allow_nan:
+        # From the pass over the whole table: every column with gaps, not only
+        # those of the first block that has one.
         raise CLIError(
-            _tables.missing_message(path, first_missing, method, _report.nan_methods())
+            _tables.missing_message(path, first_missing, method, nan_methods)
         )
     streams = _streams(estimator, len(plan.chosen))
     if args.chunksize is not None and streams is not True:
@@ -510,12 +513,14 @@ def _fit_file(estimator, path, fmt, args, say):
         if streams is True:
             for start, block in _tables.blocks(chunks, n_rows):
                 _tables.check_values(
-                    path, block, start, plan.chosen, allow_nan, method, ()
+                    path, block, start, plan.chosen, allow_nan, method, nan_methods
                 )
                 estimator.partial_fit(block[plan.chosen])
         else:
             frame = pd.concat([chunk[plan.chosen] for _, chunk in chunks])
-            _tables.check_values(path, frame, 0, plan.chosen, allow_nan, method, ())
+            _tables.check_values(
+                path, frame, 0, plan.chosen, allow_nan, method, nan_methods
+            )
             estimator.fit(frame)
     say(
         f"fitted {method} on {path} ({plan.rows:,} rows) in "

@@ -378,6 +378,8 @@ def _scan_chunk(scans, frame, start, fmt):
         series = frame[name]
         scan = scans[str(name)]
         if series.isna().all():
+            if scan.first_missing is None:
+                scan.first_missing = start + 1
             continue
         values, bad = _to_float(series, fmt)
         kind = _kind(series, bad)
@@ -393,7 +395,7 @@ def _scan_chunk(scans, frame, start, fmt):
             infinite = np.flatnonzero(np.isinf(values))
             if infinite.size and scan.first_infinite is None:
                 scan.first_infinite = start + int(infinite[0]) + 1
-        elif scan.kind in ("empty", "numeric") or scan.first_bad is None:
+        elif scan.first_bad is None:  # the first non-number found decides the kind
             if kind != "text":
                 bad = ~series.isna().to_numpy()
             position = int(np.flatnonzero(bad)[0])
