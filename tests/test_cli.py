@@ -259,10 +259,15 @@ def test_infinity_is_refused_with_its_row(tmp_path, capsys):
 
 
 def test_gaps_filling_a_whole_chunk_are_found_chunked_or_not(tmp_path, capsys):
-    rows = ["a,b"] + [f"{i},{i % 7}" for i in range(40)] + [f",{i}" for i in range(10)]
-    (tmp_path / "t.csv").write_text("\n".join(rows) + "\n")
+    # Column a has gaps only in the last 1,000 rows, a chunk of their own with
+    # --chunksize 1000; column b has one at row 5.
+    a = [str(i % 97) for i in range(40_000)] + [""] * 1000
+    b = [str(i % 13) for i in range(41_000)]
+    b[4] = ""
+    lines = ["a,b"] + [f"{x},{y}" for x, y in zip(a, b, strict=True)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
     errors = []
-    for extra in ([], ["--chunksize", "10"]):
+    for extra in ([], ["--chunksize", "1000"]):
         argv = [
             "--method",
             "PCA",
@@ -277,4 +282,4 @@ def test_gaps_filling_a_whole_chunk_are_found_chunked_or_not(tmp_path, capsys):
         assert main(argv) == 1
         errors.append(capsys.readouterr().err)
     assert errors[0] == errors[1]
-    assert "missing values in column 'a' (first at row 41)" in errors[0]
+    assert "columns 'a' (first at row 40001), 'b' (first at row 5)" in errors[0]
