@@ -393,3 +393,28 @@ def test_readme_install_names_the_parquet_and_cli_extras():
     setup = (ROOT / "setup.cfg").read_text()
     for extra in ("cli", "parquet"):
         assert f"\n{extra} =\n" in setup
+
+
+@pytest.mark.parametrize(
+    "method, params, reason",
+    [
+        ("BatchNormalizer", [], "mini-batches"),
+        ("LayerNormalizer", [], "no partial_fit"),
+        ("PCA", ["--param", "solver='svd'"], "solver"),
+        ("Whitening", ["--param", "shrinkage='ledoit-wolf'"], "ledoit-wolf"),
+    ],
+)
+def test_methods_that_need_the_whole_table_refuse_chunks_and_fit_without(
+    tmp_path, capsys, method, params, reason
+):
+    frame = pd.DataFrame(np.random.default_rng(6).normal(size=(60, 3)))
+    frame.columns = ["a", "b", "c"]
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    path = str(tmp_path / "t.csv")
+    argv = ["--method", method, *params, "--train", path, "--apply", path]
+    assert main([*argv, "--output-dir", str(tmp_path / "c"), "--chunksize", "7"]) == 1
+    err = capsys.readouterr().err
+    assert f"{method} cannot be fitted in chunks" in err and reason in err
+    assert "drop --chunksize" in err and not (tmp_path / "c").exists()
+    assert main([*argv, "--output-dir", str(tmp_path / "w")]) == 0
+    assert (tmp_path / "w" / "t.transformed.csv").exists()

@@ -548,6 +548,10 @@ def _streams(estimator, n_features):
     try:
         clone(estimator).partial_fit(probe)
     except (ValueError, TypeError) as exc:
+        try:
+            clone(estimator).fit(probe)
+        except (ValueError, TypeError):
+            return True  # not about chunks (e.g. n_components); the real fit says
         return one_line(exc)
     return True
 
