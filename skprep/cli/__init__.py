@@ -66,8 +66,6 @@ examples:
   skprep --train big.csv.gz --apply big.csv.gz --chunksize 100000
 """
 
-_PICKLE_OK = "--trust-pickle"
-
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (its default prints the usage too)."""
@@ -201,7 +199,7 @@ def build_parser():
         help="apply a saved transformer instead of fitting one",
     )
     outputs.add_argument(
-        _PICKLE_OK,
+        "--trust-pickle",
         action="store_true",
         help="let --load-model read a pickle/joblib file; unpickling runs any code "
         "the file's author put in it",
