@@ -1,36 +1,62 @@
-import subprocess
-import sys
+"""The ``skprep`` command: the demo, --describe, usage and data errors.
 
-import joblib
+Each behaviour is checked through the real command (``python -m skprep`` in a
+subprocess); parametrized siblings call :func:`skprep.cli.main` in-process, which
+is the same code without the process start.
+"""
+
+import math
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
-from numpy.testing import assert_allclose
 
-from skprep import MinMaxScaler, ZScoreScaler
+from skprep import ZScoreScaler
 from skprep.cli import main
+from skprep.datasets import load_wine
 from skprep.utils import all_estimators
+
+from .cli_support import error_line, skprep
 
 
 @pytest.fixture
-def tables(tmp_path):
+def table(tmp_path):
     rng = np.random.default_rng(0)
-    train = pd.DataFrame(rng.normal(5, 2, size=(300, 3)), columns=["a", "b", "c"])
-    test = pd.DataFrame(rng.normal(5, 2, size=(80, 3)), columns=["a", "b", "c"])
-    for frame in (train, test):
-        frame.insert(1, "label", [f"k{i % 3}" for i in range(len(frame))])
-    paths = {"train": tmp_path / "train.csv", "test": tmp_path / "test.csv"}
-    train.to_csv(paths["train"], index=False)
-    test.to_csv(paths["test"], index=False)
-    return train, test, paths
+    frame = pd.DataFrame(rng.normal(5, 2, size=(60, 3)), columns=["a", "b", "c"])
+    frame.insert(1, "label", [f"k{i % 3}" for i in range(len(frame))])
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[:20].to_csv(tmp_path / "test.csv", index=False)
+    return frame
 
 
-def test_default_run_prints_the_train_and_test_report(capsys):
-    assert main([]) == 0
-    out = capsys.readouterr().out
-    assert "ZScoreScaler fitted on the training part" in out
-    for heading in ("train", "test (held out)", "before", "after", "mean", "std"):
-        assert heading in out
+def _table_rows(out, heading):
+    """The rows of the first table printed under ``heading`` in the demo report."""
+    lines = out.splitlines()
+    start = lines.index(heading) + 2  # the heading, then the column titles
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("    "):
+            break
+        rows.append(line.split())
+    return rows
+
+
+def test_demo_reports_every_feature_and_prints_roundoff_as_zero(tmp_path):
+    result = skprep(cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    X_train, _, _, _ = load_wine(as_frame=True, split=True, test_size=0.25)
+    before = _table_rows(out, "  before (13 features)")
+    after = _table_rows(out, "  after (13 features)")
+    assert [row[0] for row in before] == list(X_train.columns)
+    assert len(after) == X_train.shape[1] and "more" not in out
+    for row, name in zip(before, X_train.columns, strict=True):
+        column = X_train[name].to_numpy()
+        assert float(row[1]) == float(f"{math.fsum(column) / len(column):.4g}")
+    # Centred training data have mean zero up to roundoff: printed as 0, not 1e-16.
+    assert all(row[1] == "0" for row in after)
+    assert not re.search(r"e-1\d", out)
 
 
 @pytest.mark.parametrize("name", [name for name, _ in all_estimators("transformer")])
@@ -39,166 +65,48 @@ def test_every_public_transformer_runs_on_the_default_data(name, capsys):
     assert f"{name} fitted" in capsys.readouterr().out
 
 
-def test_help_through_python_dash_m():
-    result = subprocess.run(
-        [sys.executable, "-m", "skprep", "--help"], capture_output=True, text=True
-    )
+def test_help_documents_the_options_and_exit_statuses(tmp_path):
+    result = skprep("--help", cwd=tmp_path)
     assert result.returncode == 0
-    assert "--method" in result.stdout and "--chunksize" in result.stdout
+    for option in (
+        "--columns",
+        "--exclude",
+        "--overwrite",
+        "--trust-pickle",
+        "--describe",
+        "--quiet",
+        "--sep",
+        "--decimal",
+        "--thousands",
+    ):
+        assert option in result.stdout
+    assert "2 usage error" in result.stdout and "130 interrupted" in result.stdout
 
 
-def test_csv_output_equals_direct_fit_and_keeps_text_columns(tables, tmp_path):
-    train, test, paths = tables
-    out_dir = tmp_path / "out"
-    args = ["--train", str(paths["train"]), "--apply", str(paths["test"])]
-    assert main([*args, "--output-dir", str(out_dir)]) == 0
-    written = pd.read_csv(out_dir / "test.transformed.csv")
-    assert list(written.columns) == ["a", "label", "b", "c"]
-    assert (written["label"] == test["label"]).all()
-    numeric = ["a", "b", "c"]
-    expected = ZScoreScaler().fit(train[numeric]).transform(test[numeric])
-    assert_allclose(written[numeric].to_numpy(), expected, rtol=1e-12)
+def test_describe_lists_parameters_with_defaults_and_their_documentation(tmp_path):
+    result = skprep("--describe", "zscore-scaler", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("ZScoreScaler: ")
+    for key, value in ZScoreScaler().get_params().items():
+        assert f"{key}={value!r}" in out
+    # First sentences of the docstring's Parameters section.
+    assert "Subtract the mean." in out
+    assert "Divide by the standard deviation." in out
+    assert "missing values: accepted" in out
+    assert main(["--describe", "nope"]) == 2
 
 
-def test_parquet_in_and_out(tables, tmp_path):
-    pytest.importorskip("pyarrow")
-    train, test, _ = tables
-    train.to_parquet(tmp_path / "train.parquet")
-    test.to_parquet(tmp_path / "test.parquet")
-    args = [
-        "--train",
-        str(tmp_path / "train.parquet"),
-        "--apply",
-        str(tmp_path / "test.parquet"),
-    ]
-    assert main([*args, "--method", "MinMaxScaler", "--output-dir", str(tmp_path)]) == 0
-    written = pd.read_parquet(tmp_path / "test.transformed.parquet")
-    expected = (
-        MinMaxScaler().fit(train[["a", "b", "c"]]).transform(test[["a", "b", "c"]])
-    )
-    assert_allclose(written[["a", "b", "c"]].to_numpy(), expected, rtol=1e-12)
+def test_list_methods_names_every_transformer(capsys):
+    assert main(["--list-methods"]) == 0
+    out = capsys.readouterr().out
+    for name, _ in all_estimators("transformer"):
+        assert name in out
 
 
-@pytest.mark.parametrize("method", ["ZScoreScaler", "MinMaxScaler"])
-@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
-def test_chunked_run_equals_whole_table_run(tables, tmp_path, method, suffix):
-    if suffix == ".parquet":
-        pytest.importorskip("pyarrow")
-    train, test, _ = tables
-    paths = {}
-    for name, frame in (("train", train), ("test", test)):
-        paths[name] = tmp_path / f"{name}{suffix}"
-        frame.to_csv(
-            paths[name], index=False
-        ) if suffix == ".csv" else frame.to_parquet(paths[name])
-    read = pd.read_csv if suffix == ".csv" else pd.read_parquet
-    results = {}
-    for mode, extra in (("whole", []), ("chunked", ["--chunksize", "37"])):
-        out_dir = tmp_path / mode
-        model = tmp_path / f"{mode}.joblib"
-        argv = [
-            "--method",
-            method,
-            "--train",
-            str(paths["train"]),
-            "--apply",
-            str(paths["test"]),
-            "--output-dir",
-            str(out_dir),
-            "--save-model",
-            str(model),
-        ]
-        assert main(argv + extra) == 0
-        results[mode] = (
-            read(out_dir / f"test.transformed{suffix}"),
-            joblib.load(model),
-        )
-    (whole, whole_model), (chunked, chunked_model) = (
-        results["whole"],
-        results["chunked"],
-    )
-    pd.testing.assert_frame_equal(whole, chunked, rtol=1e-12)
-    assert whole_model.n_samples_seen_ == chunked_model.n_samples_seen_ == len(train)
-
-
-def test_saved_model_applies_later_and_depends_on_training_table_only(tables, tmp_path):
-    train, test, paths = tables
-    model = tmp_path / "model.joblib"
-    assert (
-        main(
-            [
-                "--train",
-                str(paths["train"]),
-                "--apply",
-                str(paths["test"]),
-                "--save-model",
-                str(model),
-                "--output-dir",
-                str(tmp_path / "first"),
-            ]
-        )
-        == 0
-    )
-    fitted = joblib.load(model)
-    assert_allclose(fitted.mean_, train[["a", "b", "c"]].mean().to_numpy(), rtol=1e-12)
-    # A different table to apply to leaves the learned statistics alone.
-    shifted = test.assign(a=test["a"] + 1000)
-    shifted.to_csv(tmp_path / "shifted.csv", index=False)
-    model2 = tmp_path / "model2.joblib"
-    assert (
-        main(
-            [
-                "--train",
-                str(paths["train"]),
-                "--apply",
-                str(tmp_path / "shifted.csv"),
-                "--save-model",
-                str(model2),
-                "--output-dir",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
-    assert_allclose(joblib.load(model2).mean_, fitted.mean_, rtol=0)
-    # Loading applies without refitting.
-    assert (
-        main(
-            [
-                "--load-model",
-                str(model),
-                "--apply",
-                str(paths["test"]),
-                "--output-dir",
-                str(tmp_path / "again"),
-            ]
-        )
-        == 0
-    )
-    pd.testing.assert_frame_equal(
-        pd.read_csv(tmp_path / "again" / "test.transformed.csv"),
-        pd.read_csv(tmp_path / "first" / "test.transformed.csv"),
-    )
-
-
-def test_param_values_are_parsed_as_literals(tables, tmp_path):
-    _, _, paths = tables
-    model = tmp_path / "m.joblib"
-    argv = [
-        "--method",
-        "minmax-scaler",
-        "--param",
-        "feature_range=(-1, 1)",
-        "--param",
-        "clip=True",
-        "--train",
-        str(paths["train"]),
-        "--save-model",
-        str(model),
-    ]
-    assert main(argv) == 0
-    fitted = joblib.load(model)
-    assert fitted.feature_range == (-1, 1) and fitted.clip is True
+def test_usage_error_through_the_command_is_one_line_with_status_2(tmp_path):
+    line = error_line(skprep("--chunksize", "0", "--oops", cwd=tmp_path), status=2)
+    assert "--oops" in line or "--chunksize" in line
 
 
 @pytest.mark.parametrize(
@@ -207,34 +115,171 @@ def test_param_values_are_parsed_as_literals(tables, tmp_path):
         (["--method", "nope"], "unknown method 'nope'"),
         (["--param", "bogus=1"], "no parameter 'bogus'.*with_mean"),
         (["--param", "novalue"], "KEY=VALUE"),
-        (["--train", "missing.csv"], "missing.csv: no such file"),
-        (["--train", "table.txt"], "expected a .csv or .parquet"),
         (["--apply", "x.csv"], "needs a --train"),
-        (["--param", "ddof=-1"], "ddof"),
+        (["--train", "train.csv"], "nothing to write"),
+        (["--load-model", "m.skops", "--train", "t.csv", "--apply", "x.csv"], "drop"),
+        (["--load-model", "m.skops"], "needs tables to --apply"),
+        (["--train", "t.csv", "--save-model", "m.joblib"], "skops"),
+        (["--trust-pickle"], "--load-model"),
+        (["--columns", "a"], "demo"),
+        (["--sep", "ab"], "one character"),
     ],
 )
-def test_user_errors_are_one_line_messages(
-    argv, message, capsys, tmp_path, monkeypatch
-):
+def test_usage_errors_exit_2_in_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skprep: error:") and len(err.strip().splitlines()) == 1
+    assert re.search(message, err)
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--train", "missing.csv", "--save-model", "m.skops"], "missing.csv: no such"),
+        (["--train", "table.txt", "--save-model", "m.skops"], "not a table"),
+        (["--param", "ddof=-1"], "ddof"),
+        (["--train", "empty.csv", "--save-model", "m.skops"], "no rows"),
+        (["--train", "text.csv", "--save-model", "m.skops"], "no numeric column"),
+    ],
+)
+def test_data_errors_exit_1_in_one_line(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "table.txt").write_text("a\n1\n")
+    (tmp_path / "empty.csv").write_text("a,b\n")
+    (tmp_path / "text.csv").write_text("name\nx\ny\n")
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("skprep: error:") and len(err.strip().splitlines()) == 1
-    assert pytest.importorskip("re").search(message, err)
+    assert re.search(message, err)
+    assert not (tmp_path / "m.skops").exists()
 
 
-def test_empty_and_text_only_tables_are_refused(tmp_path, capsys):
-    (tmp_path / "empty.csv").write_text("a,b\n")
-    (tmp_path / "text.csv").write_text("name\nx\ny\n")
-    assert main(["--train", str(tmp_path / "empty.csv")]) == 1
-    assert "no rows" in capsys.readouterr().err
-    assert main(["--train", str(tmp_path / "text.csv")]) == 1
-    assert "no numeric columns" in capsys.readouterr().err
+def test_missing_apply_file_is_reported_before_the_fit(table, tmp_path):
+    result = skprep(
+        "--train",
+        "train.csv",
+        "--apply",
+        "test.csv",
+        "nowhere/gone.csv",
+        "--save-model",
+        "m.skops",
+        cwd=tmp_path,
+    )
+    line = error_line(result)
+    assert "nowhere/gone.csv: no such file" in line
+    assert "fitted" not in result.stdout
+    assert not (tmp_path / "m.skops").exists()
+    assert not (tmp_path / "test.transformed.csv").exists()
 
 
-def test_list_methods_names_every_transformer(capsys):
-    assert main(["--list-methods"]) == 0
-    out = capsys.readouterr().out
-    for name, _ in all_estimators("transformer"):
-        assert name in out
+def test_missing_values_name_the_columns_and_the_methods_that_take_them(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "a": [1.0, 2.0, np.nan, 4.0],
+            "b": [1.0, 5.0, 2.0, 0.5],
+            "c": [np.nan] + [1.0] * 3,
+        }
+    )
+    frame.to_csv(tmp_path / "gaps.csv", index=False)
+    line = error_line(
+        skprep(
+            "--method",
+            "PCA",
+            "--train",
+            "gaps.csv",
+            "--apply",
+            "gaps.csv",
+            "--output-dir",
+            "out",
+            cwd=tmp_path,
+        )
+    )
+    assert "gaps.csv" in line and "'a' (first at row 3)" in line
+    assert "'c' (first at row 1)" in line and "'b'" not in line
+    nan_methods = [
+        name
+        for name, cls in all_estimators("transformer")
+        if cls().__sklearn_tags__().input_tags.allow_nan
+    ]
+    assert nan_methods and f"methods that do: {', '.join(nan_methods)}" in line
+    assert "PCA does not accept missing values" in line
+    # A method that takes them keeps them, as empty fields, and scales the rest.
+    gaps = str(tmp_path / "gaps.csv")
+    argv = ["--train", gaps, "--apply", gaps, "--output-dir", str(tmp_path / "out")]
+    assert main(argv) == 0
+    written = pd.read_csv(tmp_path / "out" / "gaps.transformed.csv")
+    present = frame["a"].dropna().to_numpy()
+    mean = math.fsum(present) / len(present)
+    std = math.sqrt(math.fsum((present - mean) ** 2) / len(present))
+    np.testing.assert_allclose(written["a"], (frame["a"] - mean) / std, rtol=1e-13)
+    assert written["a"].isna().tolist() == frame["a"].isna().tolist()
+
+
+def test_missing_values_in_a_table_to_apply_are_found_per_row(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    pd.DataFrame(rng.normal(size=(30, 2)), columns=["a", "b"]).to_csv(
+        tmp_path / "train.csv", index=False
+    )
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.0, np.nan, 1.0]}).to_csv(
+        tmp_path / "new.csv", index=False
+    )
+    argv = [
+        "--method",
+        "Whitening",
+        "--train",
+        str(tmp_path / "train.csv"),
+        "--apply",
+        str(tmp_path / "new.csv"),
+        "--output-dir",
+        str(tmp_path / "o"),
+    ]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "new.csv: missing values in column 'b' (first at row 2)" in err
+    assert not (tmp_path / "o" / "new.transformed.csv").exists()
+
+
+def test_infinity_is_refused_with_its_row(tmp_path, capsys):
+    pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": ["4", "inf", "6"]}).to_csv(
+        tmp_path / "t.csv", index=False
+    )
+    assert (
+        main(
+            [
+                "--train",
+                str(tmp_path / "t.csv"),
+                "--save-model",
+                str(tmp_path / "m.skops"),
+            ]
+        )
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert "column 'b' holds inf at row 2" in err
+
+
+def test_gaps_filling_a_whole_chunk_are_found_chunked_or_not(tmp_path, capsys):
+    # Column a has gaps only in the last 1,000 rows, a chunk of their own with
+    # --chunksize 1000; column b has one at row 5.
+    a = [str(i % 97) for i in range(40_000)] + [""] * 1000
+    b = [str(i % 13) for i in range(41_000)]
+    b[4] = ""
+    lines = ["a,b"] + [f"{x},{y}" for x, y in zip(a, b, strict=True)]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    errors = []
+    for extra in ([], ["--chunksize", "1000"]):
+        argv = [
+            "--method",
+            "PCA",
+            "--train",
+            str(tmp_path / "t.csv"),
+            "--apply",
+            str(tmp_path / "t.csv"),
+            "--output-dir",
+            str(tmp_path / "o"),
+            *extra,
+        ]
+        assert main(argv) == 1
+        errors.append(capsys.readouterr().err)
+    assert errors[0] == errors[1]
+    assert "columns 'a' (first at row 40001), 'b' (first at row 5)" in errors[0]
