@@ -534,11 +534,11 @@ def _streams(estimator, n_features):
     ``partial_fit`` over blocks is ``fit``; the others (mini-batch training, or
     a solver that needs every row) are fitted on the whole table.
     """
-    from .._base import StreamingMomentsMixin
+    from .._base import MomentsEstimator
 
     if not hasattr(estimator, "partial_fit"):
         return "it has no partial_fit"
-    if not isinstance(estimator, StreamingMomentsMixin):
+    if not isinstance(estimator, MomentsEstimator):
         return "its partial_fit trains on mini-batches, which is not the same fit"
     # A small probe finds the settings under which partial_fit is refused (an
     # SVD solver, Ledoit-Wolf shrinkage) before any data is read.

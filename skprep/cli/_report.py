@@ -77,9 +77,9 @@ def describe(cls):
 
 
 def _streams(cls):
-    from .._base import StreamingMomentsMixin
+    from .._base import MomentsEstimator
 
-    return issubclass(cls, StreamingMomentsMixin)
+    return issubclass(cls, MomentsEstimator)
 
 
 # --- the demo report ------------------------------------------------------------------
