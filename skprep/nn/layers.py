@@ -626,18 +626,18 @@ class WeightNormLinear(Layer):
         return value.reshape(-1, 1) if name == "g" else value
 
     def _from_torch(self, state):
+        for key in (self._torch_keys["g"], self._legacy_torch_keys["g"]):
+            if key in state and state[key] is not None:
+                g = np.asarray(state[key])
+                if g.shape != (self.out_features, 1):
+                    raise ValueError(
+                        f"State {key!r} has shape {g.shape}; this layer needs "
+                        f"({self.out_features}, 1)."
+                    )
+                state[key] = g.reshape(-1)
         for name, key in self._legacy_torch_keys.items():
             if key in state:
                 state[self._torch_keys[name]] = state.pop(key)
-        g_key = self._torch_keys["g"]
-        if g_key in state:
-            g = np.asarray(state[g_key])
-            if g.shape != (self.out_features, 1):
-                raise ValueError(
-                    f"State {g_key!r} has shape {g.shape}; this layer needs "
-                    f"({self.out_features}, 1)."
-                )
-            state[g_key] = g.reshape(-1)
         return super()._from_torch(state)
 
     @property
