@@ -149,7 +149,6 @@ def run(quick=False, repeat=7):
                 fns["torch"] = _torch_step(torch, make_torch, x, dy)
             times = interleaved_medians(fns, repeat)
             row = {
-                "benchmark": "nn",
                 "case": f"{name} {shape} {np.dtype(dtype).name}",
                 "seconds": times["step"],
                 "vs floor": times["step"] / times["floor"],
