@@ -39,6 +39,7 @@ Parameters and running statistics are read as float64 whatever the input.
 import numpy as np
 
 from . import _core
+from ._checks import check_int, check_real
 
 __all__ = [
     "batch_norm_backward",
@@ -81,6 +82,7 @@ def _table(param, layout, name, shape):
 def _forward(x, layout, gamma, beta, eps, out_dtype, stats=None, param_shape=None):
     """Normalise ``x`` (working dtype) with its own statistics, or with ``stats``
     = (mean, var) when given; return y and the cache of :func:`_backward`."""
+    eps = check_real(eps, "eps", low=0.0)
     batch = stats is None
     mean, var = _core.statistics(x, layout) if batch else stats
     inv_std = 1.0 / np.sqrt(var + eps)
@@ -276,6 +278,7 @@ def layer_norm_forward(x, gamma, beta, *, normalized_ndim=1, eps=1e-5):
            [-1.,  1.]])
     """
     x, out = _prepare(x)
+    normalized_ndim = check_int(normalized_ndim, "normalized_ndim")
     if not 1 <= normalized_ndim <= x.ndim:
         raise ValueError(
             f"normalized_ndim must be between 1 and x.ndim={x.ndim}; "
@@ -340,7 +343,8 @@ def group_norm_forward(x, gamma, beta, *, num_groups, eps=1e-5):
     x, out = _prepare(x)
     _check_channels(x, None, "group norm")
     n, c = x.shape[:2]
-    if num_groups < 1 or c % num_groups:
+    num_groups = check_int(num_groups, "num_groups")
+    if c % num_groups:
         raise ValueError(
             f"num_groups={num_groups} must divide the number of channels C={c}."
         )

@@ -22,6 +22,7 @@ from skprep.nn import (
     Linear,
     WeightNormLinear,
 )
+from skprep.nn import functional as F
 
 
 def _norm_reference(x, axes, gamma=1.0, beta=0.0, eps=1e-5):
@@ -295,6 +296,14 @@ def test_numpy_scalars_tuples_and_lists_are_accepted():
     assert BNLSTM(2, 3, max_time_steps=np.int64(4)).max_time_steps == 4
     assert BatchNorm(np.array(2)).num_features == 2
     assert BatchNorm(2, momentum=None).momentum is None
+    x = np.arange(24.0).reshape(2, 4, 3)
+    y, _ = F.group_norm_forward(x, None, None, num_groups=np.int64(2))
+    assert y.shape == x.shape
+    y, _ = F.layer_norm_forward(x, None, None, normalized_ndim=np.int32(2), eps=0)
+    assert y.shape == x.shape
+
+
+ONES = np.ones((2, 4, 3))
 
 
 @pytest.mark.parametrize(
@@ -325,6 +334,25 @@ def test_numpy_scalars_tuples_and_lists_are_accepted():
         (lambda: LayerNormRNN(2, 3, eps=None), TypeError, "eps"),
         (lambda: ConditionalBatchNorm(3, "2"), TypeError, "cond_features"),
         (lambda: BatchNorm(3).train("yes"), TypeError, "mode"),
+        (
+            lambda: F.group_norm_forward(
+                np.ones((2, 4, 3)), None, None, num_groups=2.0
+            ),
+            TypeError,
+            "num_groups",
+        ),
+        (
+            lambda: F.layer_norm_forward(
+                np.ones((2, 4)), None, None, normalized_ndim="1"
+            ),
+            TypeError,
+            "normalized_ndim",
+        ),
+        (
+            lambda: F.layer_norm_forward(np.ones((2, 4)), None, None, eps="0"),
+            TypeError,
+            "eps",
+        ),
     ],
 )
 def test_bad_arguments_are_named(call, error, name):
