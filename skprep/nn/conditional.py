@@ -64,6 +64,8 @@ class ConditionalBatchNorm(_RunningStats):
     ((8, 3, 4, 4), (8, 2), ['W_beta', 'W_gamma', 'beta', 'gamma'])
     """
 
+    _torch_counterpart = False  # PyTorch has no conditional batch norm module
+
     def __init__(self, num_features, cond_features, *, eps=1e-5, momentum=0.1):
         super().__init__()
         num_features = check_int(num_features, "num_features")

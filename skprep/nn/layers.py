@@ -54,6 +54,8 @@ class Layer:
     _buffers = ()
     # skprep's names of parameters and buffers -> PyTorch's, where they differ.
     _torch_keys = {}
+    # Whether PyTorch has a module with this state (state_dict(format="torch")).
+    _torch_counterpart = False
 
     def __init__(self):
         self.params = {}
@@ -96,6 +98,12 @@ class Layer:
         Returns
         -------
         dict of str to ndarray (or None)
+
+        Raises
+        ------
+        ValueError
+            For ``format="torch"`` on a layer PyTorch has no module for
+            (conditional batch norm, the normalized recurrent layers).
         """
         if format not in ("skprep", "torch"):
             raise ValueError(f"format must be 'skprep' or 'torch'; got {format!r}.")
@@ -103,6 +111,11 @@ class Layer:
         for name in self._buffers:
             value = getattr(self, name)
             state[name] = None if value is None else np.array(value, copy=True)
+        if format == "torch" and state and not self._torch_counterpart:
+            raise ValueError(
+                f"{type(self).__name__} has no PyTorch counterpart; use "
+                "state_dict() for skprep's names."
+            )
         if format == "torch":
             state = {
                 self._torch_keys.get(k, k): self._torch_value(k, v)
@@ -224,6 +237,7 @@ class _RunningStats(Layer):
 
     _buffers = ("running_mean", "running_var", "num_batches_tracked")
     _torch_keys = _NORM_TORCH_KEYS
+    _torch_counterpart = True
 
     def _setup(self, num_features, eps, momentum, affine, track_running_stats):
         """Store the settings batch and instance norm share; create their state."""
@@ -430,6 +444,7 @@ class GroupNorm(Layer):
     """
 
     _torch_keys = _NORM_TORCH_KEYS
+    _torch_counterpart = True
 
     def __init__(self, num_groups, num_channels, *, eps=1e-5, affine=True):
         super().__init__()
@@ -485,6 +500,7 @@ class LayerNorm(Layer):
     """
 
     _torch_keys = _NORM_TORCH_KEYS
+    _torch_counterpart = True
 
     def __init__(
         self, normalized_shape, *, eps=1e-5, elementwise_affine=True, bias=True
@@ -546,6 +562,8 @@ class Linear(Layer):
     >>> Linear(3, 2, random_state=0).forward(np.ones((5, 3))).shape
     (5, 2)
     """
+
+    _torch_counterpart = True
 
     def __init__(self, in_features, out_features, *, bias=True, random_state=None):
         super().__init__()
@@ -614,6 +632,7 @@ class WeightNormLinear(Layer):
         if bias:
             self.params["bias"] = rng.uniform(-bound, bound, size=out_features)
 
+    _torch_counterpart = True
     # PyTorch's torch.nn.utils.parametrizations.weight_norm names; g is (out, 1).
     _torch_keys = {
         "g": "parametrizations.weight.original0",

@@ -6,10 +6,14 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from skprep.nn import (
+    BNLSTM,
     BatchNorm,
+    ConditionalBatchNorm,
     GroupNorm,
     InstanceNorm,
     LayerNorm,
+    LayerNormLSTM,
+    LayerNormRNN,
     Linear,
     Sequential,
     WeightNormLinear,
@@ -222,6 +226,16 @@ def test_non_numeric_state_is_refused():
 def test_unknown_format_is_refused():
     with pytest.raises(ValueError, match="format"):
         BatchNorm(2).state_dict(format="keras")
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [ConditionalBatchNorm(3, 2), BNLSTM(2, 3), LayerNormLSTM(2, 3), LayerNormRNN(2, 3)],
+)
+def test_layers_without_a_pytorch_counterpart_say_so(layer):
+    with pytest.raises(ValueError, match="no PyTorch counterpart"):
+        layer.state_dict(format="torch")
+    assert layer.state_dict()  # skprep's names still work
 
 
 def test_sequential_uses_pytorch_prefixes():
