@@ -27,9 +27,10 @@ and then writes
 full-size ``x_hat`` is kept: the backward recomputes it from ``x``.
 
 Each step has two implementations with one signature. The NumPy one below is
-the specification: it converts to float64 and writes the formulas as they
-read. The compiled one (:mod:`._compiled`, with numba, the ``fast`` extra) does
-each step in one read of memory, summing in float64 and the centred squares in
+the specification: it writes the formulas as they read, in the working dtype
+(NumPy's sums of float32 accumulate in float32). The compiled one
+(:mod:`._compiled`, with numba, the ``fast`` extra) does each step in one read
+of memory, summing in float64 and the centred squares in
 cache-sized blocks merged exactly (Chan, Golub & LeVeque 1979). It runs where
 skprep's other compiled kernels run (:func:`skprep.set_config`, ``kernels``;
 float32 and float64 arrays of at least 65,536 values), and the tests compare
@@ -112,6 +113,14 @@ _PART_BYTES = 2**20
 
 _AXES = (0, 3, 4)  # the reduced axes of the 5-d view
 _PARAM_AXES = (0, 1, 4)  # the axes a parameter gradient sums over
+# einsum subscripts summing a product of two 5-d views into per-b and
+# per-parameter arrays, without the full-size product.
+_PER_B = "qrstu,qrstu->rs"
+_PER_PARAM = "qrstu,qrstu->st"
+
+
+def _sum_of_products(a, b, subscripts):
+    return np.einsum(subscripts, a, b, optimize=False)
 
 
 def _per_b(v, layout):
@@ -198,11 +207,11 @@ def statistics(x, layout):
             m2 = m2 + part_m2 + delta * delta * (n * k / (n + k))
             n += k
         return mean, m2 / layout.count
-    x5 = _view5(x, layout).astype(np.float64, copy=False)
-    mean = x5.mean(axis=_AXES)
-    centred = x5 - mean.reshape(_per_b(mean, layout).shape)
-    var = np.mean(centred * centred, axis=_AXES)
-    return mean.reshape(B), var.reshape(B)
+    x5 = _view5(x, layout)
+    mean = x5.mean(axis=_AXES, keepdims=True)
+    centred = x5 - mean
+    var = _sum_of_products(centred, centred, _PER_B) / layout.count
+    return mean.reshape(B).astype(np.float64), var.reshape(B).astype(np.float64)
 
 
 def _tables(layout, gamma, beta):
@@ -237,12 +246,13 @@ def normalize(x, layout, mean, inv_std, gamma, beta, out_dtype):
                 )
         _run(calls)
         return out.astype(out_dtype, copy=False)
-    x5 = _view5(x, layout).astype(np.float64, copy=False)
-    y = (x5 - _per_b(mean, layout)) * _per_b(inv_std, layout)
+    w = x.dtype
+    y = _view5(x, layout) - _per_b(mean, layout).astype(w)  # the only new array
+    y *= _per_b(inv_std, layout).astype(w)
     if gamma is not None:
-        y *= _per_param(gamma, layout)
+        y *= _per_param(gamma, layout).astype(w)
     if beta is not None:
-        y += _per_param(beta, layout)
+        y += _per_param(beta, layout).astype(w)
     return y.reshape(x.shape).astype(out_dtype, copy=False)
 
 
@@ -308,18 +318,22 @@ def backward(dy, x, layout, mean, inv_std, gamma, *, batch_statistics, out_dtype
             calls.append(functools.partial(_kernels()[name], *args))
         _run(calls)
         return dx.astype(out_dtype, copy=False), dgamma, dbeta
-    x5 = _view5(x, layout).astype(np.float64, copy=False)
-    dy5 = _view5(dy, layout).astype(np.float64, copy=False)
-    inv = _per_b(inv_std, layout)
-    x_hat = (x5 - _per_b(mean, layout)) * inv
-    dgamma = np.sum(dy5 * x_hat, axis=_PARAM_AXES)
-    dbeta = np.sum(dy5, axis=_PARAM_AXES)
-    g = dy5 if gamma is None else dy5 * _per_param(gamma, layout)
+    w = x.dtype
+    dy5 = _view5(dy, layout)
+    inv = _per_b(inv_std, layout).astype(w)
+    x_hat = _view5(x, layout) - _per_b(mean, layout).astype(w)
+    x_hat *= inv
+    dgamma = _sum_of_products(dy5, x_hat, _PER_PARAM).astype(np.float64)
+    dbeta = dy5.sum(axis=_PARAM_AXES, dtype=np.float64)
+    if gamma is None:
+        dx = dy5.copy()
+    else:
+        dx = dy5 * _per_param(gamma, layout).astype(w)
     if batch_statistics:
-        g = (
-            g
-            - g.mean(axis=_AXES, keepdims=True)
-            - x_hat * np.mean(g * x_hat, axis=_AXES, keepdims=True)
-        )
-    dx = (g * inv).reshape(x.shape).astype(out_dtype, copy=False)
-    return dx, dgamma, dbeta
+        mean_g = dx.mean(axis=_AXES, keepdims=True)
+        mean_gx = _sum_of_products(dx, x_hat, _PER_B) / layout.count
+        dx -= mean_g
+        x_hat *= mean_gx.reshape(mean_g.shape)
+        dx -= x_hat
+    dx *= inv
+    return dx.reshape(x.shape).astype(out_dtype, copy=False), dgamma, dbeta

@@ -11,7 +11,8 @@ Dtype policy (the same for every layer, see :mod:`skprep.nn.functional`):
 parameters and running statistics are float64 and keep that dtype whatever the
 input. float32 and float64 inputs are computed in their own dtype; float16 is
 computed in float32 and returned as float16; integers and booleans are computed
-in float64; any other dtype raises TypeError. Statistics are accumulated in
+in float64; any other dtype raises TypeError. Statistics are accumulated in at
+least the working dtype (float64 in the compiled kernels) and returned as
 float64. ``grads`` hold the working dtype (float32 for float16 and float32
 input, float64 otherwise).
 
