@@ -31,9 +31,10 @@ other             TypeError           .                .
 
 Statistics (means, variances, the backward's sums) are accumulated in float64
 by the compiled kernels (numba, the ``fast`` extra) and in the working dtype by
-the NumPy path, so never in float16; they are returned as float64. Integers are computed in float64 rather than
-refused because NumPy's reductions and scikit-learn treat them so, and images
-and counts arrive as integers; their values are exact in float64 up to 2**53.
+the NumPy path, so never in float16; they are returned as float64. Integers are
+computed in float64 rather than refused because NumPy's reductions and
+scikit-learn treat them so, and images and counts arrive as integers; their
+values are exact in float64 up to 2**53.
 Parameters and running statistics are read as float64 whatever the input.
 """
 
