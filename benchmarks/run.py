@@ -39,7 +39,7 @@ SUITES = {
     "dask": "bench_dask",
 }
 # Ratio columns of the external suites, which report a single "ratio".
-RATIO_NAMES = {"nn": "in elementwise passes"}
+RATIO_NAMES = {}
 
 
 def run_suite(name, quick):
@@ -121,6 +121,8 @@ def _columns(rows):
         "vs scikit-learn",
         "dask-ml seconds",
         "vs dask-ml",
+        "PyTorch seconds",
+        "vs PyTorch",
         "vs floor",
         "float32 speed-up",
         "peak memory",
@@ -171,6 +173,11 @@ temporaries, once freed, slow the calls after them on a virtual machine.
 - ``vs dask-ml``: dask-ml's time divided by skprep's on the same 2-worker
   ``LocalCluster`` and the same persisted blocks; there the floor is one Dask
   reduction reading every block once, ``X.sum(axis=0).compute()``.
+- ``vs PyTorch`` (nn): skprep's forward+backward time divided by PyTorch CPU's
+  for the same layer, shape and dtype, PyTorch on two threads
+  (``torch.set_num_threads(2)``); below 1 means skprep is faster. PyTorch is
+  optional: without it the column is empty. The nn ``vs floor`` is in units of
+  one elementwise pass ``np.multiply(x, 1, out=buffer)``.
 - ``float32 speed-up``: the float64 time of the same case divided by the float32
   time.
 - ``peak memory``: the largest amount of memory allocated during the call

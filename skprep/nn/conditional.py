@@ -13,7 +13,9 @@ norm, which is how it starts. FiLM (Perez et al. 2017) is the same form.
 
 import numpy as np
 
+from . import _core
 from . import functional as F
+from ._checks import check_int, check_real
 from .layers import _RunningStats
 
 __all__ = ["ConditionalBatchNorm"]
@@ -62,29 +64,38 @@ class ConditionalBatchNorm(_RunningStats):
     ((8, 3, 4, 4), (8, 2), ['W_beta', 'W_gamma', 'beta', 'gamma'])
     """
 
+    _torch_counterpart = False  # PyTorch has no conditional batch norm module
+
     def __init__(self, num_features, cond_features, *, eps=1e-5, momentum=0.1):
         super().__init__()
+        num_features = check_int(num_features, "num_features")
+        cond_features = check_int(cond_features, "cond_features")
         self.num_features = num_features
         self.cond_features = cond_features
-        self.eps = eps
-        self.momentum = momentum
+        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, none=True)
         self.params = {
             "gamma": np.ones(num_features),
             "beta": np.zeros(num_features),
             "W_gamma": np.zeros((cond_features, num_features)),
             "W_beta": np.zeros((cond_features, num_features)),
         }
-        self._init_running(num_features, True)
+        self.running_mean = None
+        self.track_running_stats = True  # allocates the running statistics
 
     def conditioned_parameters(self, c):
         """Per-sample ``gamma(c)`` and ``beta(c)``, each of shape (N, C)."""
         c = np.asarray(c)
+        work = _core.working_dtype(c, "c")
         gamma = self.params["gamma"] + c @ self.params["W_gamma"]
         beta = self.params["beta"] + c @ self.params["W_beta"]
-        return gamma.astype(c.dtype, copy=False), beta.astype(c.dtype, copy=False)
+        return gamma.astype(work, copy=False), beta.astype(work, copy=False)
 
     def forward(self, x, c):
         F._check_channels(x, self.num_features, "ConditionalBatchNorm")
+        x, out_dtype = F._prepare(x)
+        c = np.asarray(c)
+        _core.working_dtype(c, "c")
         if c.ndim != 2 or c.shape != (x.shape[0], self.cond_features):
             raise ValueError(
                 "ConditionalBatchNorm expects c of shape "
@@ -107,12 +118,14 @@ class ConditionalBatchNorm(_RunningStats):
         shape = x.shape[:2] + (1,) * (x.ndim - 2)
         y = x_hat * gamma.reshape(shape)
         y += beta.reshape(shape)
-        self._cache = (x_hat, norm_cache, gamma.reshape(shape), c)
-        return y
+        self._cache = (x_hat, norm_cache, gamma.reshape(shape), c, out_dtype)
+        return y.astype(out_dtype, copy=False)
 
     def backward(self, dy):
         """Return ``(dx, dc)`` and fill ``grads``."""
-        x_hat, norm_cache, gamma, c = self._cache
+        x_hat, norm_cache, gamma, c, out_dtype = self._cache
+        dy = np.asarray(dy, dtype=x_hat.dtype)
+        c = c.astype(x_hat.dtype, copy=False)
         spatial = tuple(range(2, dy.ndim))
         d_gamma_c = np.sum(dy * x_hat, axis=spatial)  # (N, C)
         d_beta_c = np.sum(dy, axis=spatial)
@@ -120,10 +133,10 @@ class ConditionalBatchNorm(_RunningStats):
         dc = d_gamma_c @ self.params["W_gamma"].T.astype(dy.dtype)
         dc += d_beta_c @ self.params["W_beta"].T.astype(dy.dtype)
         self._cast_grads(
-            dy.dtype,
+            dy,
             gamma=d_gamma_c.sum(0),
             beta=d_beta_c.sum(0),
             W_gamma=c.T @ d_gamma_c,
             W_beta=c.T @ d_beta_c,
         )
-        return dx, dc
+        return dx.astype(out_dtype, copy=False), dc

@@ -17,11 +17,31 @@ same axes. Batch norm takes them over everything but the channel axis, layer nor
 over the trailing axes, group norm over channel groups of one sample, instance
 norm over the spatial axes of one sample and channel.
 
-Arrays are computed in the dtype of ``x``: float32 input gives float32 output and
-gradients.
+Dtype policy, the same for every function here and every layer:
+
+================  ==================  ===============  ======================
+input dtype       computed in         output, ``dx``   parameter gradients
+================  ==================  ===============  ======================
+float64           float64             float64          float64
+float32           float32             float32          float32
+float16           float32             float16          float32
+integer, bool     float64             float64          float64
+other             TypeError           .                .
+================  ==================  ===============  ======================
+
+Statistics (means, variances, the backward's sums) are accumulated in float64
+by the compiled kernels (numba, the ``fast`` extra) and in the working dtype by
+the NumPy path, so never in float16; they are returned as float64. Integers are
+computed in float64 rather than refused because NumPy's reductions and
+scikit-learn treat them so, and images and counts arrive as integers; their
+values are exact in float64 up to 2**53.
+Parameters and running statistics are read as float64 whatever the input.
 """
 
 import numpy as np
+
+from . import _core
+from ._checks import check_int, check_real
 
 __all__ = [
     "batch_norm_backward",
@@ -42,66 +62,87 @@ __all__ = [
 # --- the shared core ------------------------------------------------------------------
 
 
-def _mean_of_product(a, b, axes):
-    """``np.mean(a * b, axis=axes, keepdims=True)`` without the full-size product."""
-    letters = "abcdefghijklmnopqrstuvwxyz"[: a.ndim]
-    kept = "".join(letters[i] for i in range(a.ndim) if i not in axes)
-    total = np.einsum(f"{letters},{letters}->{kept}", a, b, optimize=False)
-    count = np.prod([a.shape[i] for i in axes])
-    shape = tuple(1 if i in axes else a.shape[i] for i in range(a.ndim))
-    return (total / count).reshape(shape).astype(a.dtype, copy=False)
+def _prepare(x, name="x"):
+    """``x`` as an array of its working dtype, and the dtype outputs take."""
+    x = np.asarray(x)
+    work = _core.working_dtype(x, name)
+    out = x.dtype if x.dtype == np.float16 else work
+    return x.astype(work, copy=False), out
 
 
-def _normalize(x, axes, eps):
-    """Standardise ``x`` over ``axes``; return x_hat, mean, biased var, 1/std."""
-    mean = x.mean(axis=axes, keepdims=True)
-    centred = x - mean
-    var = _mean_of_product(centred, centred, axes)
-    inv_std = 1.0 / np.sqrt(var + eps)
-    centred *= inv_std  # reuse the buffer: it becomes x_hat
-    return centred, mean, var, inv_std
-
-
-def _normalize_backward(d_xhat, x_hat, inv_std, axes):
-    """Gradient through the standardisation, given dL/dx_hat."""
-    mean_d = d_xhat.mean(axis=axes, keepdims=True)
-    mean_dx = _mean_of_product(d_xhat, x_hat, axes)
-    dx = d_xhat - mean_d
-    dx -= x_hat * mean_dx
-    dx *= inv_std
-    return dx
-
-
-def _channel_shape(x):
-    """Broadcast shape of a per-channel vector against ``x`` of shape (N, C, ...)."""
-    return (1, x.shape[1]) + (1,) * (x.ndim - 2)
-
-
-def _as(param, dtype, shape=None):
+def _table(param, layout, name, shape):
+    """A parameter as the core's float64 (P, C) table, after checking its shape."""
     if param is None:
         return None
-    param = np.asarray(param, dtype=dtype)
-    return param if shape is None else param.reshape(shape)
+    param = np.asarray(param)
+    _core.working_dtype(param, name)
+    if param.shape != shape:
+        raise ValueError(f"{name} has shape {param.shape}; expected {shape}.")
+    return param.astype(np.float64).reshape(layout.P, layout.C)
 
 
-def _affine(x_hat, gamma, beta):
-    y = x_hat * gamma if gamma is not None else x_hat.copy()
-    if beta is not None:
-        y += beta
-    return y
+def _forward(x, layout, gamma, beta, eps, out_dtype, stats=None, param_shape=None):
+    """Normalise ``x`` (working dtype) with its own statistics, or with ``stats``
+    = (mean, var) when given; return y and the cache of :func:`_backward`."""
+    eps = check_real(eps, "eps", low=0.0)
+    batch = stats is None
+    mean, var = _core.statistics(x, layout) if batch else stats
+    inv_std = 1.0 / np.sqrt(var + eps)
+    y = _core.normalize(x, layout, mean, inv_std, gamma, beta, out_dtype)
+    cache = {
+        "x": x,
+        "layout": layout,
+        "mean": mean,
+        "var": var,
+        "inv_std": inv_std,
+        "gamma": gamma,
+        "has_beta": beta is not None,
+        "batch": batch,
+        "out_dtype": out_dtype,
+        "param_shape": param_shape,
+    }
+    return y, cache
+
+
+def _backward(dy, cache):
+    x = cache["x"]
+    dy = np.asarray(dy)
+    _core.working_dtype(dy, "dy")
+    if dy.shape != x.shape:
+        raise ValueError(
+            f"dy has shape {dy.shape}; the forward output had shape {x.shape}."
+        )
+    dx, dgamma, dbeta = _core.backward(
+        dy.astype(x.dtype, copy=False),
+        x,
+        cache["layout"],
+        cache["mean"].reshape(-1),
+        cache["inv_std"],
+        cache["gamma"],
+        batch_statistics=cache["batch"],
+        out_dtype=cache["out_dtype"],
+    )
+    shape = cache["param_shape"]
+    dgamma = None if cache["gamma"] is None else dgamma.reshape(shape).astype(x.dtype)
+    dbeta = dbeta.reshape(shape).astype(x.dtype) if cache["has_beta"] else None
+    return dx, dgamma, dbeta
 
 
 def _check_channels(x, num_channels, name):
-    if x.ndim < 2:
+    if np.ndim(x) < 2:
         raise ValueError(
             f"{name} expects input of shape (N, C, ...) with at least 2 dimensions; "
-            f"got shape {x.shape}."
+            f"got shape {np.shape(x)}."
         )
-    if num_channels is not None and x.shape[1] != num_channels:
+    if num_channels is not None and np.shape(x)[1] != num_channels:
         raise ValueError(
-            f"{name} expects {num_channels} channels on axis 1; got {x.shape[1]} "
-            f"(input shape {x.shape})."
+            f"{name} expects {num_channels} channels on axis 1; got "
+            f"{np.shape(x)[1]} (input shape {np.shape(x)})."
         )
+
+
+def _spatial(x):
+    return int(np.prod(x.shape[2:], dtype=np.int64))
 
 
 # --- batch normalization --------------------------------------------------------------
@@ -115,14 +156,14 @@ def batch_norm_forward(
     Parameters
     ----------
     x : ndarray of shape (N, C) or (N, C, \*spatial)
+        Any real dtype; see the module's dtype policy.
     gamma, beta : ndarray of shape (C,) or None
         Affine parameters; None skips the scale or the shift.
     eps : float, default=1e-5
         Added to the variance.
     training : bool, default=True
         True: normalise with the batch mean and biased batch variance. False:
-        with ``running_mean`` and ``running_var`` (required then), a single
-        fused affine pass.
+        with ``running_mean`` and ``running_var`` (required then).
     running_mean, running_var : ndarray of shape (C,) or None
         Statistics for ``training=False``.
 
@@ -130,9 +171,18 @@ def batch_norm_forward(
     -------
     y : ndarray like ``x``
     cache : dict
-        For :func:`batch_norm_backward`; in training mode ``cache["mean"]`` and
-        ``cache["var"]`` (shape (C,), biased) and ``cache["count"]`` (elements per
-        channel) let a layer update running statistics.
+        For :func:`batch_norm_backward`; ``cache["mean"]`` and ``cache["var"]``
+        (float64, shape (C,); the batch's biased statistics in training mode)
+        and ``cache["count"]`` (values per channel) let a layer update running
+        statistics.
+
+    Raises
+    ------
+    ValueError
+        On a shape mismatch, or in training mode with at most one value per
+        channel (a batch variance of one value is undefined).
+    TypeError
+        On a dtype that is not real numbers.
 
     Examples
     --------
@@ -147,53 +197,37 @@ def batch_norm_forward(
     >>> dbeta
     array([2., 2.])
     """
+    x, out = _prepare(x)
     _check_channels(x, None if gamma is None else np.shape(gamma)[0], "batch norm")
-    shape = _channel_shape(x)
-    axes = (0,) + tuple(range(2, x.ndim))
-    g = _as(gamma, x.dtype, shape)
-    b = _as(beta, x.dtype, shape)
-    if not training:
+    n, c = x.shape[:2]
+    layout = _core.Layout(n, c, 1, _spatial(x), c)
+    g = _table(gamma, layout, "gamma", (c,))
+    b = _table(beta, layout, "beta", (c,))
+    if training:
+        stats = None
+        if layout.count < 2:
+            raise ValueError(
+                "Expected more than 1 value per channel when training (batch size "
+                f"{n}, input shape {x.shape}); batch statistics of one value "
+                "are undefined."
+            )
+    else:
         if running_mean is None or running_var is None:
             raise ValueError("Evaluation mode needs running_mean and running_var.")
-        inv_std = (1.0 / np.sqrt(np.asarray(running_var, dtype=x.dtype) + eps)).reshape(
-            shape
+        stats = (
+            _running(running_mean, c, "running_mean"),
+            _running(running_var, c, "running_var"),
         )
-        mean = np.asarray(running_mean, dtype=x.dtype).reshape(shape)
-        scale = inv_std if g is None else inv_std * g
-        shift = -mean * scale if b is None else b - mean * scale
-        y = x * scale
-        y += shift
-        cache = {
-            "mode": "eval",
-            "x": x,
-            "mean": mean,
-            "inv_std": inv_std,
-            "gamma": g,
-            "has_beta": b is not None,
-            "axes": axes,
-        }
-        return y, cache
-    count = x.size // x.shape[1]
-    if count < 2:
-        raise ValueError(
-            "Expected more than 1 value per channel when training (batch size "
-            f"{x.shape[0]}, input shape {x.shape}); batch statistics of one value "
-            "are undefined."
-        )
-    x_hat, mean, var, inv_std = _normalize(x, axes, eps)
-    y = _affine(x_hat, g, b)
-    cache = {
-        "mode": "train",
-        "x_hat": x_hat,
-        "inv_std": inv_std,
-        "gamma": g,
-        "has_beta": b is not None,
-        "axes": axes,
-        "mean": mean.reshape(-1),
-        "var": var.reshape(-1),
-        "count": count,
-    }
+    y, cache = _forward(x, layout, g, b, eps, out, stats, (c,))
+    cache["count"] = layout.count
     return y, cache
+
+
+def _running(value, c, name):
+    value = np.asarray(value, dtype=np.float64)
+    if value.shape != (c,):
+        raise ValueError(f"{name} has shape {value.shape}; expected ({c},).")
+    return value
 
 
 def batch_norm_backward(dy, cache):
@@ -206,23 +240,12 @@ def batch_norm_backward(dy, cache):
 
     Returns
     -------
-    dx : ndarray like ``dy``
+    dx : ndarray like the forward output
     dgamma, dbeta : ndarray of shape (C,) or None
-        None for an absent affine parameter.
+        In the working dtype (float32 for float16 and float32 input, float64
+        otherwise); None for an absent affine parameter.
     """
-    axes, g = cache["axes"], cache["gamma"]
-    if cache["mode"] == "eval":
-        x_hat = (cache["x"] - cache["mean"]) * cache["inv_std"]
-        scale = cache["inv_std"] if g is None else cache["inv_std"] * g
-        dx = dy * scale
-    else:
-        x_hat = cache["x_hat"]
-        dx = _normalize_backward(
-            dy if g is None else dy * g, x_hat, cache["inv_std"], axes
-        )
-    dgamma = None if g is None else np.sum(dy * x_hat, axis=axes)
-    dbeta = np.sum(dy, axis=axes) if cache["has_beta"] else None
-    return dx, dgamma, dbeta
+    return _backward(dy, cache)
 
 
 # --- layer normalization --------------------------------------------------------------
@@ -244,7 +267,7 @@ def layer_norm_forward(x, gamma, beta, *, normalized_ndim=1, eps=1e-5):
     -------
     y : ndarray like ``x``
     cache : dict
-        ``cache["mean"]`` and ``cache["var"]`` have shape ``leading``.
+        ``cache["mean"]`` and ``cache["var"]`` (float64) have shape ``leading``.
 
     Examples
     --------
@@ -256,43 +279,34 @@ def layer_norm_forward(x, gamma, beta, *, normalized_ndim=1, eps=1e-5):
     array([[-1.,  1.],
            [-1.,  1.]])
     """
+    x, out = _prepare(x)
+    normalized_ndim = check_int(normalized_ndim, "normalized_ndim")
     if not 1 <= normalized_ndim <= x.ndim:
         raise ValueError(
             f"normalized_ndim must be between 1 and x.ndim={x.ndim}; "
             f"got {normalized_ndim}."
         )
-    axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
+    lead = x.shape[: x.ndim - normalized_ndim]
     trailing = x.shape[x.ndim - normalized_ndim :]
+    k = int(np.prod(trailing, dtype=np.int64))
+    layout = _core.Layout(1, int(np.prod(lead, dtype=np.int64)), k, 1, 1)
     for name, p in (("gamma", gamma), ("beta", beta)):
         if p is not None and np.shape(p) != trailing:
             raise ValueError(
                 f"layer norm {name} has shape {np.shape(p)}, but the normalised "
                 f"trailing shape of the input is {trailing}."
             )
-    x_hat, mean, var, inv_std = _normalize(x, axes, eps)
-    g, b = _as(gamma, x.dtype), _as(beta, x.dtype)
-    y = _affine(x_hat, g, b)
-    lead = x.shape[: x.ndim - normalized_ndim]
-    cache = {
-        "x_hat": x_hat,
-        "inv_std": inv_std,
-        "gamma": g,
-        "has_beta": b is not None,
-        "axes": axes,
-        "mean": mean.reshape(lead),
-        "var": var.reshape(lead),
-    }
+    g = _table(gamma, layout, "gamma", trailing)
+    b = _table(beta, layout, "beta", trailing)
+    y, cache = _forward(x, layout, g, b, eps, out, None, trailing)
+    cache["mean"] = cache["mean"].reshape(lead)
+    cache["var"] = cache["var"].reshape(lead)
     return y, cache
 
 
 def layer_norm_backward(dy, cache):
     """Gradients of :func:`layer_norm_forward`: ``(dx, dgamma, dbeta)``."""
-    axes, g, x_hat = cache["axes"], cache["gamma"], cache["x_hat"]
-    dx = _normalize_backward(dy if g is None else dy * g, x_hat, cache["inv_std"], axes)
-    leading = tuple(range(dy.ndim - len(axes)))
-    dgamma = None if g is None else np.sum(dy * x_hat, axis=leading)
-    dbeta = np.sum(dy, axis=leading) if cache["has_beta"] else None
-    return dx, dgamma, dbeta
+    return _backward(dy, cache)
 
 
 # --- group and instance normalization -------------------------------------------------
@@ -304,6 +318,7 @@ def group_norm_forward(x, gamma, beta, *, num_groups, eps=1e-5):
     Parameters
     ----------
     x : ndarray of shape (N, C) or (N, C, \\*spatial)
+        N may be 0: the output is then empty too.
     gamma, beta : ndarray of shape (C,) or None
         Per-channel affine parameters.
     num_groups : int
@@ -315,7 +330,8 @@ def group_norm_forward(x, gamma, beta, *, num_groups, eps=1e-5):
     -------
     y : ndarray like ``x``
     cache : dict
-        ``cache["mean"]`` and ``cache["var"]`` have shape (N, num_groups).
+        ``cache["mean"]`` and ``cache["var"]`` (float64) have shape
+        (N, num_groups).
 
     Examples
     --------
@@ -326,45 +342,26 @@ def group_norm_forward(x, gamma, beta, *, num_groups, eps=1e-5):
     >>> cache["mean"]
     array([[1.5, 5.5]])
     """
+    x, out = _prepare(x)
     _check_channels(x, None, "group norm")
     n, c = x.shape[:2]
-    if num_groups < 1 or c % num_groups:
+    num_groups = check_int(num_groups, "num_groups")
+    if c % num_groups:
         raise ValueError(
             f"num_groups={num_groups} must divide the number of channels C={c}."
         )
-    grouped = x.reshape(n, num_groups, -1)
-    x_hat, mean, var, inv_std = _normalize(grouped, (2,), eps)
-    shape = _channel_shape(x)
-    g, b = _as(gamma, x.dtype, shape), _as(beta, x.dtype, shape)
-    x_hat = x_hat.reshape(x.shape)
-    y = _affine(x_hat, g, b)
-    cache = {
-        "x_hat": x_hat,
-        "inv_std": inv_std,
-        "gamma": g,
-        "has_beta": b is not None,
-        "num_groups": num_groups,
-        "mean": mean.reshape(n, num_groups),
-        "var": var.reshape(n, num_groups),
-    }
+    layout = _core.Layout(1, n * num_groups, c // num_groups, _spatial(x), num_groups)
+    g = _table(gamma, layout, "gamma", (c,))
+    b = _table(beta, layout, "beta", (c,))
+    y, cache = _forward(x, layout, g, b, eps, out, None, (c,))
+    cache["mean"] = cache["mean"].reshape(n, num_groups)
+    cache["var"] = cache["var"].reshape(n, num_groups)
     return y, cache
 
 
 def group_norm_backward(dy, cache):
     """Gradients of :func:`group_norm_forward`: ``(dx, dgamma, dbeta)``."""
-    g, x_hat, groups = cache["gamma"], cache["x_hat"], cache["num_groups"]
-    n = dy.shape[0]
-    d_xhat = dy if g is None else dy * g
-    dx = _normalize_backward(
-        d_xhat.reshape(n, groups, -1),
-        x_hat.reshape(n, groups, -1),
-        cache["inv_std"],
-        (2,),
-    ).reshape(dy.shape)
-    axes = (0,) + tuple(range(2, dy.ndim))
-    dgamma = None if g is None else np.sum(dy * x_hat, axis=axes)
-    dbeta = np.sum(dy, axis=axes) if cache["has_beta"] else None
-    return dx, dgamma, dbeta
+    return _backward(dy, cache)
 
 
 def instance_norm_forward(
@@ -382,6 +379,7 @@ def instance_norm_forward(
     Parameters
     ----------
     x : ndarray of shape (N, C, \\*spatial), at least one spatial axis
+        N may be 0: the output is then empty too.
     gamma, beta : ndarray of shape (C,) or None
     eps : float, default=1e-5
     use_input_stats : bool, default=True
@@ -394,17 +392,17 @@ def instance_norm_forward(
     -------
     y : ndarray like ``x``
     cache : dict
-        With input statistics, ``cache["mean"]`` and ``cache["var"]`` have shape
-        (N, C).
+        With input statistics, ``cache["mean"]`` and ``cache["var"]`` (float64)
+        have shape (N, C).
     """
     _check_channels(x, None, "instance norm")
-    if x.ndim < 3:
+    if np.ndim(x) < 3:
         raise ValueError(
             "instance norm expects (N, C, *spatial) with a spatial axis; "
-            f"got shape {x.shape}."
+            f"got shape {np.shape(x)}."
         )
     if not use_input_stats:
-        y, cache = batch_norm_forward(
+        return batch_norm_forward(
             x,
             gamma,
             beta,
@@ -413,26 +411,17 @@ def instance_norm_forward(
             running_mean=running_mean,
             running_var=running_var,
         )
-        return y, {"kind": "running", "inner": cache}
-    if int(np.prod(x.shape[2:])) < 2:
+    if int(np.prod(np.shape(x)[2:])) < 2:
         raise ValueError(
             "Expected more than 1 spatial element per channel when using instance "
-            f"statistics; got input shape {x.shape}."
+            f"statistics; got input shape {np.shape(x)}."
         )
-    y, cache = group_norm_forward(x, gamma, beta, num_groups=x.shape[1], eps=eps)
-    return y, {
-        "kind": "instance",
-        "inner": cache,
-        "mean": cache["mean"],
-        "var": cache["var"],
-    }
+    return group_norm_forward(x, gamma, beta, num_groups=np.shape(x)[1], eps=eps)
 
 
 def instance_norm_backward(dy, cache):
     """Gradients of :func:`instance_norm_forward`: ``(dx, dgamma, dbeta)``."""
-    if cache["kind"] == "running":
-        return batch_norm_backward(dy, cache["inner"])
-    return group_norm_backward(dy, cache["inner"])
+    return _backward(dy, cache)
 
 
 # --- weight normalization and the dense layer -----------------------------------------
@@ -499,6 +488,7 @@ def linear_forward(x, w, b):
     Parameters
     ----------
     x : ndarray of shape (N, in_features)
+        Any real dtype (see the dtype policy above).
     w : ndarray of shape (out_features, in_features)
     b : ndarray of shape (out_features,) or None
 
@@ -507,16 +497,25 @@ def linear_forward(x, w, b):
     y : ndarray of shape (N, out_features)
     cache : dict
     """
+    x, out = _prepare(x)
     w = np.asarray(w, dtype=x.dtype)
     y = x @ w.T
     if b is not None:
         y += np.asarray(b, dtype=x.dtype)
-    return y, {"x": x, "w": w, "has_bias": b is not None}
+    return y.astype(out, copy=False), {
+        "x": x,
+        "w": w,
+        "has_bias": b is not None,
+        "out_dtype": out,
+    }
 
 
 def linear_backward(dy, cache):
     """Gradients of :func:`linear_forward`: ``(dx, dw, db)``."""
+    dy = np.asarray(dy)
+    _core.working_dtype(dy, "dy")
+    dy = dy.astype(cache["x"].dtype, copy=False)
     dx = dy @ cache["w"]
     dw = dy.T @ cache["x"]
     db = dy.sum(axis=0) if cache["has_bias"] else None
-    return dx, dw, db
+    return dx.astype(cache["out_dtype"], copy=False), dw, db

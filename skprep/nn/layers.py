@@ -7,15 +7,30 @@ momentum * batch`` with the unbiased batch variance, ``momentum=None`` for a
 cumulative average), so parameters and running statistics can move between the
 two through ``state_dict``.
 
-Parameters are stored in float64. ``forward`` computes in the dtype of its input
-(parameters are cast), and ``backward`` returns the input gradient and fills
-``grads`` in that dtype: float32 in, float32 out.
+Dtype policy (the same for every layer, see :mod:`skprep.nn.functional`):
+parameters and running statistics are float64 and keep that dtype whatever the
+input. float32 and float64 inputs are computed in their own dtype; float16 is
+computed in float32 and returned as float16; integers and booleans are computed
+in float64; any other dtype raises TypeError. Statistics are accumulated in at
+least the working dtype (float64 in the compiled kernels) and returned as
+float64. ``grads`` hold the working dtype (float32 for float16 and float32
+input, float64 otherwise).
+
+``state_dict()`` and ``load_state_dict`` use skprep's names (``gamma``,
+``beta``, ``v``, ``g``); ``state_dict(format="torch")`` gives PyTorch's names
+and shapes for the layers PyTorch has (``weight``, ``bias``, ``running_mean``,
+``running_var``, ``num_batches_tracked``; weight norm's
+``parametrizations.weight.original0`` of shape (out, 1) and ``original1``), and
+``load_state_dict`` accepts either form, plus the older ``weight_g`` /
+``weight_v`` of ``torch.nn.utils.weight_norm``.
 """
 
 import numpy as np
 from sklearn.utils import check_random_state
 
+from . import _core
 from . import functional as F
+from ._checks import check_bool, check_int, check_real, check_shape
 
 __all__ = [
     "BatchNorm",
@@ -38,6 +53,10 @@ class Layer:
     """
 
     _buffers: tuple[str, ...] = ()
+    # skprep's names of parameters and buffers -> PyTorch's, where they differ.
+    _torch_keys: dict[str, str] = {}
+    # Whether PyTorch has a module with this state (state_dict(format="torch")).
+    _torch_counterpart = False
 
     def __init__(self):
         self.params = {}
@@ -55,7 +74,7 @@ class Layer:
 
     def train(self, mode=True):
         """Switch to training mode (``mode=False``: evaluation). Returns self."""
-        self.training = bool(mode)
+        self.training = check_bool(mode, "mode")
         return self
 
     def eval(self):
@@ -66,38 +85,132 @@ class Layer:
         """Reset every gradient to zeros."""
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
 
-    def state_dict(self):
-        """Copies of the parameters and buffers, by name."""
+    def state_dict(self, format="skprep"):
+        """Copies of the parameters and buffers, by name.
+
+        Parameters
+        ----------
+        format : {"skprep", "torch"}, default="skprep"
+            ``"skprep"``: skprep's names, with None for buffers a layer does
+            not keep. ``"torch"``: the names and shapes of the PyTorch module
+            of the same name (absent buffers left out), ready for
+            ``torch_module.load_state_dict({k: torch.from_numpy(v) ...})``.
+
+        Returns
+        -------
+        dict of str to ndarray (or None)
+
+        Raises
+        ------
+        ValueError
+            For ``format="torch"`` on a layer PyTorch has no module for
+            (conditional batch norm, the normalized recurrent layers).
+        """
+        if format not in ("skprep", "torch"):
+            raise ValueError(f"format must be 'skprep' or 'torch'; got {format!r}.")
         state = {k: np.array(v, copy=True) for k, v in self.params.items()}
         for name in self._buffers:
             value = getattr(self, name)
             state[name] = None if value is None else np.array(value, copy=True)
+        if format == "torch" and state and not self._torch_counterpart:
+            raise ValueError(
+                f"{type(self).__name__} has no PyTorch counterpart; use "
+                "state_dict() for skprep's names."
+            )
+        if format == "torch":
+            state = {
+                self._torch_keys.get(k, k): self._torch_value(k, v)
+                for k, v in state.items()
+                if v is not None
+            }
         return state
 
-    def load_state_dict(self, state):
-        """Restore parameters and buffers from :meth:`state_dict` output."""
-        expected = set(self.params) | set(self._buffers)
-        if set(state) != expected:
-            raise ValueError(
-                f"State keys {sorted(state)} do not match this layer's "
-                f"{sorted(expected)}."
-            )
-        for name, value in self.params.items():
-            new = np.asarray(state[name])
-            if new.shape != value.shape:
+    def _torch_value(self, name, value):
+        """``value`` in PyTorch's shape (hook for weight norm's ``g``)."""
+        return value
+
+    def _from_torch(self, state):
+        """``state`` with PyTorch's names replaced by skprep's: (state, the key
+        each skprep name came from)."""
+        inverse = {t: k for k, t in self._torch_keys.items()}
+        renamed, source = {}, {}
+        for key, value in state.items():
+            name = inverse.get(key, key) if key not in self._own_names() else key
+            if name in renamed:
                 raise ValueError(
-                    f"State {name!r} has shape {new.shape}; this layer needs "
-                    f"{value.shape}."
+                    f"State keys {source[name]!r} and {key!r} both give {name!r}."
                 )
-            self.params[name] = np.array(new, dtype=value.dtype, copy=True)
-        for name in self._buffers:
-            value = state[name]
-            setattr(self, name, None if value is None else np.array(value, copy=True))
+            renamed[name], source[name] = value, key
+        return renamed, source
+
+    def _own_names(self):
+        return set(self.params) | set(self._buffers)
+
+    def _expected_shape(self, name, current):
+        """Shape a loaded ``name`` must have; None entries are free."""
+        return current.shape
+
+    def load_state_dict(self, state):
+        """Restore parameters and buffers from a state dict.
+
+        Accepts :meth:`state_dict` output in either format (PyTorch's names and
+        shapes too). Every key is checked before anything is changed.
+
+        Raises
+        ------
+        ValueError
+            On missing or unexpected keys (naming them), or a value whose shape
+            differs from what the layer needs (naming the key and both shapes).
+        TypeError
+            On a value that does not hold real numbers.
+        """
+        state, source = self._from_torch(dict(state))
+        current = dict(self.params)
+        current.update(
+            {n: getattr(self, n) for n in self._buffers if getattr(self, n) is not None}
+        )
+        given = {k for k, v in state.items() if v is not None}
+        # A None entry is fine for a buffer this layer does not keep.
+        stray_none = {
+            k for k, v in state.items() if v is None and k not in self._buffers
+        }
+        missing = sorted(set(current) - given)
+        unexpected = sorted(source[k] for k in (given - set(current)) | stray_none)
+        if missing or unexpected:
+            raise ValueError(
+                f"State keys do not match {type(self).__name__}: missing "
+                f"{missing}, unexpected {unexpected} (expected "
+                f"{sorted(current)})."
+            )
+        loaded = {}
+        for name, value in current.items():
+            key = source[name]
+            new = np.asarray(state[name])
+            if new.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"State {key!r} must hold real numbers; got dtype {new.dtype}."
+                )
+            want = self._expected_shape(name, value)
+            if len(want) != new.ndim or any(
+                w is not None and w != n for w, n in zip(want, new.shape, strict=True)
+            ):
+                raise ValueError(
+                    f"State {key!r} has shape {new.shape}; this layer needs "
+                    f"{tuple('any' if w is None else w for w in want)}."
+                )
+            loaded[name] = np.array(new, dtype=value.dtype, copy=True)
+        for name, value in loaded.items():
+            if name in self.params:
+                self.params[name] = value
+            else:
+                setattr(self, name, value)
         return self
 
-    def _cast_grads(self, dtype, **grads):
+    def _cast_grads(self, dy, **grads):
+        """Store the parameter gradients in the working dtype of ``dy``."""
+        work = _core.working_dtype(dy, "dy")
         self.grads = {
-            k: np.asarray(v, dtype=dtype) for k, v in grads.items() if v is not None
+            k: np.asarray(v, dtype=work) for k, v in grads.items() if v is not None
         }
 
 
@@ -107,20 +220,48 @@ def _affine_params(num_features, affine):
     return {"gamma": np.ones(num_features), "beta": np.zeros(num_features)}
 
 
+_NORM_TORCH_KEYS = {"gamma": "weight", "beta": "bias"}
+
+
+def _describe_mode(layer):
+    """The mode a batch-statistics error happens in, in words."""
+    if layer.training:
+        return "when training"
+    return (
+        "in evaluation mode without running statistics "
+        "(track_running_stats=False normalises with the batch)"
+    )
+
+
 class _RunningStats(Layer):
     """Running mean/variance bookkeeping shared by batch and instance norm."""
 
     _buffers = ("running_mean", "running_var", "num_batches_tracked")
+    _torch_keys = _NORM_TORCH_KEYS
+    _torch_counterpart = True
 
     def _setup(self, num_features, eps, momentum, affine, track_running_stats):
         """Store the settings batch and instance norm share; create their state."""
-        self.num_features = num_features
-        self.eps = eps
-        self.momentum = momentum
-        self.affine = affine
+        self.num_features = check_int(num_features, "num_features")
+        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, none=True)
+        self.affine = check_bool(affine, "affine")
+        self.params = _affine_params(self.num_features, self.affine)
+        self.running_mean = self.running_var = self.num_batches_tracked = None
         self.track_running_stats = track_running_stats
-        self.params = _affine_params(num_features, affine)
-        self._init_running(num_features, track_running_stats)
+
+    @property
+    def track_running_stats(self):
+        """Whether running statistics are kept. Turning it on allocates them
+        (mean 0, variance 1, no batch seen) when the layer has none; turning it
+        off keeps them, unused, as PyTorch does."""
+        return self._track_running_stats
+
+    @track_running_stats.setter
+    def track_running_stats(self, value):
+        self._track_running_stats = check_bool(value, "track_running_stats")
+        if self._track_running_stats and self.running_mean is None:
+            self._init_running(self.num_features, True)
 
     def _init_running(self, num_features, track):
         if track:
@@ -194,6 +335,13 @@ class BatchNorm(_RunningStats):
         F._check_channels(x, self.num_features, type(self).__name__)
         gamma, beta = self._gamma_beta()
         use_batch = self.training or not self.track_running_stats
+        shape = np.shape(x)
+        if use_batch and int(np.prod(shape)) // shape[1] < 2:
+            raise ValueError(
+                f"Expected more than 1 value per channel {_describe_mode(self)} "
+                f"(batch size {shape[0]}, input shape {shape}); batch statistics "
+                "of one value are undefined."
+            )
         y, self._cache = F.batch_norm_forward(
             x,
             gamma,
@@ -210,7 +358,7 @@ class BatchNorm(_RunningStats):
 
     def backward(self, dy):
         dx, dgamma, dbeta = F.batch_norm_backward(dy, self._cache)
-        self._cast_grads(dy.dtype, gamma=dgamma, beta=dbeta)
+        self._cast_grads(dy, gamma=dgamma, beta=dbeta)
         return dx
 
 
@@ -263,15 +411,15 @@ class InstanceNorm(_RunningStats):
             running_mean=self.running_mean,
             running_var=self.running_var,
         )
-        if self.training and self.track_running_stats:
-            m = int(np.prod(x.shape[2:]))
+        if self.training and self.track_running_stats and np.shape(x)[0] > 0:
+            m = int(np.prod(np.shape(x)[2:]))
             unbiased = self._cache["var"] * m / (m - 1)
             self._update_running(self._cache["mean"].mean(0), unbiased.mean(0))
         return y
 
     def backward(self, dy):
         dx, dgamma, dbeta = F.instance_norm_backward(dy, self._cache)
-        self._cast_grads(dy.dtype, gamma=dgamma, beta=dbeta)
+        self._cast_grads(dy, gamma=dgamma, beta=dbeta)
         return dx
 
 
@@ -296,17 +444,22 @@ class GroupNorm(Layer):
     (3, 4, 5)
     """
 
+    _torch_keys = _NORM_TORCH_KEYS
+    _torch_counterpart = True
+
     def __init__(self, num_groups, num_channels, *, eps=1e-5, affine=True):
         super().__init__()
-        if num_groups < 1 or num_channels % num_groups:
+        num_groups = check_int(num_groups, "num_groups")
+        num_channels = check_int(num_channels, "num_channels")
+        if num_channels % num_groups:
             raise ValueError(
                 f"num_groups={num_groups} must divide num_channels={num_channels}."
             )
         self.num_groups = num_groups
         self.num_channels = num_channels
-        self.eps = eps
-        self.affine = affine
-        self.params = _affine_params(num_channels, affine)
+        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.affine = check_bool(affine, "affine")
+        self.params = _affine_params(num_channels, self.affine)
 
     def forward(self, x):
         F._check_channels(x, self.num_channels, "GroupNorm")
@@ -321,7 +474,7 @@ class GroupNorm(Layer):
 
     def backward(self, dy):
         dx, dgamma, dbeta = F.group_norm_backward(dy, self._cache)
-        self._cast_grads(dy.dtype, gamma=dgamma, beta=dbeta)
+        self._cast_grads(dy, gamma=dgamma, beta=dbeta)
         return dx
 
 
@@ -347,28 +500,29 @@ class LayerNorm(Layer):
     (True, (1, 4))
     """
 
+    _torch_keys = _NORM_TORCH_KEYS
+    _torch_counterpart = True
+
     def __init__(
         self, normalized_shape, *, eps=1e-5, elementwise_affine=True, bias=True
     ):
         super().__init__()
-        if isinstance(normalized_shape, int):
-            normalized_shape = (normalized_shape,)
-        self.normalized_shape = tuple(int(s) for s in normalized_shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        self.bias = bias
-        if elementwise_affine:
+        self.normalized_shape = check_shape(normalized_shape, "normalized_shape")
+        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.elementwise_affine = check_bool(elementwise_affine, "elementwise_affine")
+        self.bias = check_bool(bias, "bias")
+        if self.elementwise_affine:
             self.params["gamma"] = np.ones(self.normalized_shape)
-            if bias:
+            if self.bias:
                 self.params["beta"] = np.zeros(self.normalized_shape)
 
     def forward(self, x):
         k = len(self.normalized_shape)
-        if x.ndim < k or x.shape[x.ndim - k :] != self.normalized_shape:
+        shape = np.shape(x)
+        if len(shape) < k or shape[len(shape) - k :] != self.normalized_shape:
             raise ValueError(
                 "LayerNorm expects input whose trailing shape is "
-                f"{self.normalized_shape}; "
-                f"got shape {x.shape}."
+                f"{self.normalized_shape}; got shape {shape}."
             )
         y, self._cache = F.layer_norm_forward(
             x,
@@ -381,14 +535,15 @@ class LayerNorm(Layer):
 
     def backward(self, dy):
         dx, dgamma, dbeta = F.layer_norm_backward(dy, self._cache)
-        self._cast_grads(dy.dtype, gamma=dgamma, beta=dbeta)
+        self._cast_grads(dy, gamma=dgamma, beta=dbeta)
         return dx
 
 
 def _check_features(x, in_features, name):
-    if x.ndim != 2 or x.shape[1] != in_features:
+    if np.ndim(x) != 2 or np.shape(x)[1] != in_features:
         raise ValueError(
-            f"{name} expects input of shape (N, {in_features}); got shape {x.shape}."
+            f"{name} expects input of shape (N, {in_features}); got shape "
+            f"{np.shape(x)}."
         )
 
 
@@ -409,8 +564,13 @@ class Linear(Layer):
     (5, 2)
     """
 
+    _torch_counterpart = True
+
     def __init__(self, in_features, out_features, *, bias=True, random_state=None):
         super().__init__()
+        in_features = check_int(in_features, "in_features")
+        out_features = check_int(out_features, "out_features")
+        bias = check_bool(bias, "bias")
         self.in_features, self.out_features = in_features, out_features
         rng = check_random_state(random_state)
         bound = 1.0 / np.sqrt(in_features)
@@ -429,7 +589,7 @@ class Linear(Layer):
 
     def backward(self, dy):
         dx, dw, db = F.linear_backward(dy, self._cache)
-        self._cast_grads(dy.dtype, weight=dw, bias=db)
+        self._cast_grads(dy, weight=dw, bias=db)
         return dx
 
 
@@ -461,6 +621,9 @@ class WeightNormLinear(Layer):
 
     def __init__(self, in_features, out_features, *, bias=True, random_state=None):
         super().__init__()
+        in_features = check_int(in_features, "in_features")
+        out_features = check_int(out_features, "out_features")
+        bias = check_bool(bias, "bias")
         self.in_features, self.out_features = in_features, out_features
         rng = check_random_state(random_state)
         bound = 1.0 / np.sqrt(in_features)
@@ -470,6 +633,33 @@ class WeightNormLinear(Layer):
         if bias:
             self.params["bias"] = rng.uniform(-bound, bound, size=out_features)
 
+    _torch_counterpart = True
+    # PyTorch's torch.nn.utils.parametrizations.weight_norm names; g is (out, 1).
+    _torch_keys = {
+        "g": "parametrizations.weight.original0",
+        "v": "parametrizations.weight.original1",
+    }
+    # The older torch.nn.utils.weight_norm names, accepted when loading.
+    _legacy_torch_keys = {"g": "weight_g", "v": "weight_v"}
+
+    def _torch_value(self, name, value):
+        return value.reshape(-1, 1) if name == "g" else value
+
+    def _from_torch(self, state):
+        for key in (self._torch_keys["g"], self._legacy_torch_keys["g"]):
+            if key in state and state[key] is not None:
+                g = np.asarray(state[key])
+                if g.shape != (self.out_features, 1):
+                    raise ValueError(
+                        f"State {key!r} has shape {g.shape}; this layer needs "
+                        f"({self.out_features}, 1)."
+                    )
+                state[key] = g.reshape(-1)
+        for name, key in self._legacy_torch_keys.items():
+            if key in state:
+                state[self._torch_keys[name]] = state.pop(key)
+        return super()._from_torch(state)
+
     @property
     def weight(self):
         """The effective weight ``g * v / ||v||``."""
@@ -477,7 +667,7 @@ class WeightNormLinear(Layer):
 
     def forward(self, x):
         _check_features(x, self.in_features, "WeightNormLinear")
-        v = np.asarray(self.params["v"], dtype=x.dtype)
+        v = np.asarray(self.params["v"], dtype=_core.working_dtype(x))
         w, self._wn_cache = F.weight_norm_forward(v, self.params["g"], dim=0)
         y, self._cache = F.linear_forward(x, w, self.params.get("bias"))
         return y
@@ -485,7 +675,7 @@ class WeightNormLinear(Layer):
     def backward(self, dy):
         dx, dw, db = F.linear_backward(dy, self._cache)
         dv, dg = F.weight_norm_backward(dw, self._wn_cache)
-        self._cast_grads(dy.dtype, v=dv, g=dg, bias=db)
+        self._cast_grads(dy, v=dv, g=dg, bias=db)
         return dx
 
     def data_init(self, x, eps=1e-8):

@@ -134,11 +134,13 @@ class Sequential(Layer):
         for layer in self.layers:
             layer.zero_grad()
 
-    def state_dict(self):
+    def state_dict(self, format="skprep"):
+        """Every layer's state dict, keys prefixed ``"<index>."`` as in PyTorch's
+        ``nn.Sequential``; ``format`` as in :meth:`Layer.state_dict`."""
         return {
             f"{i}.{name}": value
             for i, layer in enumerate(self.layers)
-            for name, value in layer.state_dict().items()
+            for name, value in layer.state_dict(format=format).items()
         }
 
     def load_state_dict(self, state):

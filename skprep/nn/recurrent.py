@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from . import functional as F
+from ._checks import check_int, check_real
 from .layers import Layer
 
 __all__ = ["BNLSTM", "LayerNormLSTM", "LayerNormRNN"]
@@ -32,6 +33,8 @@ def _uniform(rng, bound, shape):
 
 
 def _check_sequence(x, input_size, name):
+    """``x`` in its working dtype (see the dtype policy) and the output dtype."""
+    x, out = F._prepare(x)
     if x.ndim != 3 or x.shape[2] != input_size:
         raise ValueError(
             f"{name} expects a sequence of shape (T, N, {input_size}); "
@@ -39,6 +42,7 @@ def _check_sequence(x, input_size, name):
         )
     if x.shape[0] < 1:
         raise ValueError(f"{name} needs at least one time step; got shape {x.shape}.")
+    return x, out
 
 
 def _initial(state, n, hidden, dtype, count):
@@ -62,6 +66,8 @@ class _LSTMBase(Layer):
     """
 
     def _init_weights(self, input_size, hidden_size, random_state):
+        input_size = check_int(input_size, "input_size")
+        hidden_size = check_int(hidden_size, "hidden_size")
         self.input_size, self.hidden_size = input_size, hidden_size
         rng = check_random_state(random_state)
         bound = 1.0 / np.sqrt(hidden_size)
@@ -87,7 +93,7 @@ class _LSTMBase(Layer):
         out : ndarray of shape (T, N, hidden_size)
         (h_T, c_T) : tuple of ndarrays of shape (N, hidden_size)
         """
-        _check_sequence(x, self.input_size, type(self).__name__)
+        x, out_dtype = _check_sequence(x, self.input_size, type(self).__name__)
         T, N, _ = x.shape
         H = self.hidden_size
         h, c = _initial(state, N, H, x.dtype, 2)
@@ -109,8 +115,8 @@ class _LSTMBase(Layer):
             h = o * tc
             out[t] = h
             steps.append((x[t], h_prev, c_prev, i, f, g, o, tc, cx, ch, cc))
-        self._cache = (steps, W_x, W_h)
-        return out, (h, c)
+        self._cache = (steps, W_x, W_h, out_dtype)
+        return out.astype(out_dtype, copy=False), (h, c)
 
     def backward(self, d_out, d_state=None):
         """Backpropagate through time.
@@ -127,7 +133,8 @@ class _LSTMBase(Layer):
         dx : ndarray of shape (T, N, input_size)
             Also sets ``self.d_state = (dh_0, dc_0)`` and ``self.grads``.
         """
-        steps, W_x, W_h = self._cache
+        steps, W_x, W_h, out_dtype = self._cache
+        d_out = np.asarray(d_out, dtype=W_x.dtype)
         grads = {
             k: np.zeros(v.shape, dtype=d_out.dtype) for k, v in self.params.items()
         }
@@ -166,7 +173,7 @@ class _LSTMBase(Layer):
             dh_next = dah @ W_h
         self.grads = grads
         self.d_state = (dh_next, dc_next)
-        return dx
+        return dx.astype(out_dtype, copy=False)
 
 
 def _add(grads, extra):
@@ -259,10 +266,12 @@ class BNLSTM(_LSTMBase):
         random_state=None,
     ):
         super().__init__()
+        if max_time_steps is not None:
+            max_time_steps = check_int(max_time_steps, "max_time_steps")
         self.max_time_steps = max_time_steps
-        self.gamma_init = gamma_init
-        self.eps = eps
-        self.momentum = momentum
+        self.gamma_init = check_real(gamma_init, "gamma_init")
+        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, none=True)
         self._init_weights(input_size, hidden_size, random_state)
         H = hidden_size
         self.params.update(
@@ -277,6 +286,13 @@ class BNLSTM(_LSTMBase):
             setattr(self, f"running_mean_{kind}", np.zeros((rows, width)))
             setattr(self, f"running_var_{kind}", np.ones((rows, width)))
         self.steps_tracked = np.zeros(rows, dtype=np.int64)
+
+    def _expected_shape(self, name, current):
+        # Without max_time_steps the tables grow with the sequences seen, so a
+        # state may hold any number of rows.
+        if name in self._buffers and self.max_time_steps is None:
+            return (None,) + current.shape[1:]
+        return current.shape
 
     def _stat_row(self, t):
         """Row of the statistics table used at step ``t``."""
@@ -371,7 +387,7 @@ class LayerNormLSTM(_LSTMBase):
 
     def __init__(self, input_size, hidden_size, *, eps=1e-5, random_state=None):
         super().__init__()
-        self.eps = eps
+        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
         self._init_weights(input_size, hidden_size, random_state)
         H = hidden_size
         self.params.update(
@@ -435,9 +451,11 @@ class LayerNormRNN(Layer):
             raise ValueError(
                 f"nonlinearity must be 'tanh' or 'relu'; got {nonlinearity!r}."
             )
+        input_size = check_int(input_size, "input_size")
+        hidden_size = check_int(hidden_size, "hidden_size")
         self.input_size, self.hidden_size = input_size, hidden_size
         self.nonlinearity = nonlinearity
-        self.eps = eps
+        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
         rng = check_random_state(random_state)
         bound = 1.0 / np.sqrt(hidden_size)
         self.params = {
@@ -449,7 +467,7 @@ class LayerNormRNN(Layer):
 
     def forward(self, x, state=None):
         """Run the sequence: ``out, h_T`` for ``x`` of shape (T, N, input_size)."""
-        _check_sequence(x, self.input_size, "LayerNormRNN")
+        x, out_dtype = _check_sequence(x, self.input_size, "LayerNormRNN")
         T, N, _ = x.shape
         (h,) = _initial(state, N, self.hidden_size, x.dtype, 1)
         W_xh = self.params["W_xh"].astype(x.dtype, copy=False)
@@ -465,8 +483,8 @@ class LayerNormRNN(Layer):
             h = np.tanh(y) if self.nonlinearity == "tanh" else np.maximum(y, 0)
             out[t] = h
             steps.append((x[t], h_prev, h, y, cache))
-        self._cache = (steps, W_xh, W_hh)
-        return out, h
+        self._cache = (steps, W_xh, W_hh, out_dtype)
+        return out.astype(out_dtype, copy=False), h
 
     def backward(self, d_out, d_state=None):
         """Backpropagate through time; ``d_state`` is the gradient of ``h_T``.
@@ -474,7 +492,8 @@ class LayerNormRNN(Layer):
         Returns ``dx`` of shape (T, N, input_size) and sets ``self.d_state``
         (gradient of ``h_0``) and ``self.grads``.
         """
-        steps, W_xh, W_hh = self._cache
+        steps, W_xh, W_hh, out_dtype = self._cache
+        d_out = np.asarray(d_out, dtype=W_xh.dtype)
         grads = {
             k: np.zeros(v.shape, dtype=d_out.dtype) for k, v in self.params.items()
         }
@@ -493,4 +512,4 @@ class LayerNormRNN(Layer):
             dh_next = da @ W_hh
         self.grads = grads
         self.d_state = dh_next
-        return dx
+        return dx.astype(out_dtype, copy=False)
