@@ -4,7 +4,6 @@ activation normalization."""
 import importlib
 from typing import TYPE_CHECKING
 
-from ._config import config_context, get_config, set_config
 from ._pca import PCA
 from ._scaling import MinMaxScaler, ZScoreScaler
 from ._whitening import Whitening
@@ -24,9 +23,6 @@ __all__ = [
     "PCA",
     "Whitening",
     "ZScoreScaler",
-    "config_context",
-    "get_config",
-    "set_config",
 ]
 
 # Submodules loaded on first attribute access, so ``import skprep`` costs nothing

@@ -27,3 +27,20 @@ __all__ += ["_check_feature_names_in"]
 from sklearn.utils.extmath import _randomized_svd  # noqa: E402
 
 __all__ += ["_randomized_svd"]
+
+# The constraint types of ``_parameter_constraints``, which scikit-learn's
+# parameter validation (run by ``_fit_context``) reads.
+from sklearn.utils._param_validation import (  # noqa: E402
+    Interval,
+    RealNotInt,
+    StrOptions,
+)
+
+__all__ += ["Interval", "RealNotInt", "StrOptions"]
+
+# scikit-learn's thread count for its own OpenMP code (OMP_NUM_THREADS, a
+# threadpoolctl limit, or the usable cores), which joblib's workers lower to
+# their share of the cores: skprep's threads follow the same rule.
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads  # noqa: E402
+
+__all__ += ["_openmp_effective_n_threads"]

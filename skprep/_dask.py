@@ -16,7 +16,7 @@ import functools
 import numpy as np
 import pandas as pd
 
-from ._config import config_context
+from ._config import one_thread
 from ._moments import moments
 
 __all__ = ["dask_fit", "dask_transform", "dispatch_transform", "is_dask_collection"]
@@ -89,7 +89,7 @@ def _one_thread(function):
 
     @functools.wraps(function)
     def wrapper(*args, **kwargs):
-        with config_context(n_jobs=1):
+        with one_thread():
             return function(*args, **kwargs)
 
     return wrapper

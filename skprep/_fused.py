@@ -9,8 +9,9 @@ This module decides when they run and wraps them; their loops live in
 NumPy has no fused reduction: the mean, the sum of squares and the extremes of
 a chunk each cost a pass, and a float32 chunk must first be cast to float64 for
 accurate sums. A compiled loop does it all in one read of the chunk, converting
-each value to float64 in a register. With numba absent, or with
-``set_config(kernels="numpy")``, :mod:`skprep._moments` runs its NumPy passes
+each value to float64 in a register. With numba absent, with
+``SKPREP_KERNELS=numpy``, or before the compiled kernels have paid for
+themselves (:data:`LOAD_SECONDS`), :mod:`skprep._moments` runs its NumPy passes
 instead; both paths give the same statistics up to float64 roundoff.
 
 The squares are summed about a shift ``K``, the value among the chunk's first
@@ -22,28 +23,42 @@ infinite, sends the chunk back to the exact NumPy passes, which also raise the
 errors: this module only ever answers the common, clean case.
 """
 
+import contextlib
 import functools
+import importlib.util
+import sys
+import time
 
 import numpy as np
 
-from ._config import get_config
+from ._config import kernel_choice
 
 __all__ = [
+    "LOAD_SECONDS",
     "affine_kernel",
+    "charge_numpy",
     "chunk_kernel",
     "infinity_counter",
     "numba_available",
     "use_compiled",
 ]
 
-# Below this many values a fit is over before compiling would pay, and the
-# first compilation in a process costs about a second.
-MIN_FUSED_VALUES = 2**16
+# Loading the compiled kernels costs a fresh process about a second -- numba's
+# import and first dispatch (benchmarks/bench_cold.py) -- more than they save
+# on one fit of in-memory data. With SKPREP_KERNELS=auto they are loaded only
+# once the NumPy passes have cost the process that much time: the ski-rental
+# rule, so the first fits in a fresh process or on a fresh Dask worker are never
+# slower than NumPy's, and a process that keeps fitting moves to the compiled
+# kernels having paid at most about twice the best total.
+LOAD_SECONDS = 1.0
+_numpy_seconds = 0.0
 
 
 @functools.cache
 def numba_available():
     """Whether numba imports (it also refuses NumPy versions it does not know)."""
+    if importlib.util.find_spec("numba") is None:
+        return False
     try:
         import numba  # noqa: F401
     except ImportError:
@@ -51,20 +66,39 @@ def numba_available():
     return True
 
 
+def _loaded():
+    """Whether this process has loaded compiled kernels already."""
+    return "skprep._compiled" in sys.modules or "skprep.nn._compiled" in sys.modules
+
+
 def use_compiled(X):
-    """Whether the compiled kernels should handle dense ``X`` (the setting, the
-    dtype, the size, and whether numba imports). Decided in the caller's thread:
-    the settings are thread-local."""
-    choice = get_config()["kernels"]
-    if choice == "numba" and not numba_available():
-        raise ImportError(
-            "set_config(kernels='numba') needs numba: pip install 'skprep[fast]'."
-        )
+    """Whether the compiled kernels should handle dense ``X``: the
+    ``SKPREP_KERNELS`` setting, the dtype, whether they have paid for themselves
+    (:data:`LOAD_SECONDS`), and whether numba imports."""
+    choice = kernel_choice()
     if choice == "numpy" or X.dtype not in (np.float32, np.float64):
         return False
-    if choice == "auto" and (X.size < MIN_FUSED_VALUES or not numba_available()):
-        return False
-    return True
+    if choice == "numba":
+        if not numba_available():
+            raise ImportError(
+                "SKPREP_KERNELS=numba needs numba: pip install 'skprep[fast]'."
+            )
+        return True
+    return (_loaded() or _numpy_seconds >= LOAD_SECONDS) and numba_available()
+
+
+@contextlib.contextmanager
+def charge_numpy():
+    """Count the time of the block (a context manager or a decorator) towards
+    loading the compiled kernels (:data:`LOAD_SECONDS`), while they are not
+    loaded: until then every pass is a NumPy pass."""
+    global _numpy_seconds
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        if not _loaded():
+            _numpy_seconds += time.perf_counter() - start
 
 
 def chunk_kernel(X, *, scatter, weighted):

@@ -3,7 +3,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-from ._fused import affine_kernel, infinity_counter
+from ._fused import affine_kernel, charge_numpy, infinity_counter
 from ._moments import (
     _Scratch,
     chunk_row_count,
@@ -104,7 +104,8 @@ def affine_columns(
 
     # Each task writes one run of consecutive rows, so the pages of a new output
     # are first touched by the thread that fills them.
-    run_blocks(apply, row_blocks(n_rows, n_features))
+    with charge_numpy():
+        run_blocks(apply, row_blocks(n_rows, n_features))
     return out
 
 
@@ -195,7 +196,8 @@ def has_infinity(X):
                     return True
         return False
 
-    return any(run_blocks(scan, row_blocks(*X.shape)))
+    with charge_numpy():
+        return any(run_blocks(scan, row_blocks(*X.shape)))
 
 
 def project_rows(X, *, matrix, shift=None, offset=None):

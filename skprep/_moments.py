@@ -23,7 +23,7 @@ float64 one chunk at a time.
 
 from __future__ import annotations
 
-import os
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, fields
@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from scipy.linalg.blas import dsyrk
 
 from ._config import effective_threads, single_threaded_blas
-from ._fused import chunk_kernel
+from ._fused import charge_numpy, chunk_kernel
 
 __all__ = ["Moments", "chunk_row_count", "iter_row_chunks", "moments"]
 
@@ -110,60 +110,29 @@ def block_threads(blocks):
 
 
 def run_blocks(work, blocks, *, blas=False):
-    """``[work(block) for block in blocks]``, on a thread pool for large inputs.
+    """``[work(block) for block in blocks]``, on threads for large inputs.
 
     NumPy releases the GIL in its loops, so blocks run truly in parallel. With
-    ``blas=True`` each worker's BLAS is held to one thread so that the pool does
-    not oversubscribe the cores. Every block has run when this returns, even
-    if one raised (the first error in block order is raised).
+    ``blas=True`` each worker's BLAS is held to one thread so that the threads
+    do not oversubscribe the cores. Every block has run when this returns, even
+    if one raised (the first error in block order is raised). Blocks run from
+    inside a worker run in that worker.
     """
     threads = block_threads(blocks)
     if threads <= 1 or getattr(_in_worker, "flag", False):
-        # A worker waiting on its own pool could wait forever.
         return [work(block) for block in blocks]
-    if blas:
-        # BLAS work starts threads of its own each call: on threads kept
-        # from call to call, PCA(solver="eigh") fits of 200,000 x 100 took
-        # 100-106 ms instead of 76-86 in rounds with scikit-learn's PCA, whose
-        # multi-threaded BLAS leaves its threads spinning for a while.
-        pool = ThreadPoolExecutor(threads, initializer=_mark_worker)
-        with single_threaded_blas(), pool:
-            return list(pool.map(work, blocks))
-    futures = [_pool(threads).submit(work, block) for block in blocks]
-    wait(futures)
+    pool = ThreadPoolExecutor(threads, initializer=_mark_worker)
+    with single_threaded_blas() if blas else contextlib.nullcontext(), pool:
+        futures = [pool.submit(work, block) for block in blocks]
+        wait(futures)
     return [future.result() for future in futures]
 
 
-# Thread pools by size, kept for the life of the process: starting and joining
-# two threads cost about 1 ms a call, 3-5% of a 1e6 x 100 float32 fit.
-_pools: dict[int, ThreadPoolExecutor] = {}
-_pools_lock = threading.Lock()
 _in_worker = threading.local()
 
 
 def _mark_worker():
     _in_worker.flag = True
-
-
-def _pool(threads):
-    with _pools_lock:
-        if threads not in _pools:
-            _pools[threads] = ThreadPoolExecutor(
-                threads, thread_name_prefix="skprep", initializer=_mark_worker
-            )
-        return _pools[threads]
-
-
-def _forget_pools():
-    # A forked child has none of its parent's threads (and a lock another
-    # thread held at the fork stays held): it starts its own pools.
-    global _pools_lock
-    _pools.clear()
-    _pools_lock = threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pools)
 
 
 def _folded(a):
@@ -437,7 +406,7 @@ def moments(
     with the exact k-way form of Chan's update, ``M2 = sum_c M2_c + sum_c w_c
     (mean_c - mean)^2``, in fixed blocks of consecutive chunks, and the blocks
     are merged in row order. Blocks run on a thread pool for large inputs (see
-    :func:`skprep.set_config`); the result does not depend on the thread count.
+    see :mod:`skprep._config`); the result does not depend on the thread count.
     """
     n_rows, n_features = X.shape
     mean = bool(mean or var or scatter)
@@ -513,9 +482,10 @@ def moments(
     # the thread count: the two libraries' kernels may round differently, and
     # the result must be the same for every n_jobs.
     triangles = scatter and sample_weight is None and len(blocks) == 1
-    results = run_blocks(
-        reduce_block, blocks, blas=scatter or sample_weight is not None
-    )
+    with charge_numpy():
+        results = run_blocks(
+            reduce_block, blocks, blas=scatter or sample_weight is not None
+        )
     total = Moments.empty(n_features, **request)
     with np.errstate(over="ignore", invalid="ignore"):
         for part in results:

@@ -10,11 +10,10 @@ from scipy.sparse.linalg import LinearOperator
 from scipy.special import gammaln
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.utils import assert_all_finite, check_random_state
-from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import MomentsEstimator, ProjectionMixin
-from ._compat import _fit_context, _randomized_svd
+from ._compat import Interval, RealNotInt, StrOptions, _fit_context, _randomized_svd
 from ._dask import is_dask_collection
 from ._linalg import (
     centred_svd,

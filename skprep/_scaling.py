@@ -5,10 +5,10 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import OneToOneFeatureMixin
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
 
 from ._base import MomentsEstimator
+from ._compat import Interval
 from ._dask import dispatch_transform
 from ._kernels import affine_columns, has_infinity, overflow_error
 from ._linalg import constant_features, moment_constant_features, safe_scale

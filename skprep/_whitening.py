@@ -6,11 +6,10 @@ from numbers import Real
 import numpy as np
 import scipy.linalg
 from sklearn.covariance import ledoit_wolf_shrinkage
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import MomentsEstimator, ProjectionMixin
-from ._compat import _check_feature_names_in
+from ._compat import Interval, StrOptions, _check_feature_names_in
 from ._dask import is_dask_collection
 from ._linalg import eigh_descending, moment_constant_features, rank_mask, safe_scale
 from ._moments import moments

@@ -4,6 +4,9 @@ a column far from its shift), it declines and the NumPy path decides. The affine
 map is bitwise the NumPy path's. And the setting chooses them."""
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -13,6 +16,8 @@ import skprep
 from skprep import _fused
 from skprep._kernels import affine_columns, has_infinity
 from skprep._moments import _ONE_PASS_MAX_KAPPA2, moments
+
+from ._settings import settings
 
 pytest.importorskip("numba")  # installed by the test extra; see test_setup below
 
@@ -91,7 +96,7 @@ def test_constant_columns_have_exactly_zero_spread():
     assert_array_equal(m2, 0.0)
     assert_array_equal(mean, X[0])
     X = np.tile([0.1, 1e9 + 0.3], (500, 1))
-    with skprep.config_context(kernels="numba"):
+    with settings(kernels="numba"):
         m = moments(X)
     assert_array_equal(m.m2, 0.0)
     assert_array_equal(m.mean, X[0])
@@ -121,7 +126,7 @@ def test_a_column_far_from_its_shift_declines_and_numpy_decides():
     x = np.concatenate([np.zeros(64), rest])
     X = np.column_stack([x, np.ones_like(x)])
     assert _fused_stats(X) is None
-    with skprep.config_context(kernels="numba"):
+    with settings(kernels="numba"):
         m = moments(X, minmax=True)
     assert_allclose(m.m2, _exact_mean_and_m2(X)[1], rtol=1e-12)
 
@@ -185,11 +190,11 @@ def calls(monkeypatch):
 
 def test_moments_takes_the_compiled_pass(calls):
     X = _data(7, n=20_000)
-    with skprep.config_context(kernels="numba"):
+    with settings(kernels="numba"):
         fast = moments(X, minmax=True, chunk_bytes=8 * 9 * 1000)
     # 20 chunks in 10 blocks, one compiled call each, every chunk answered.
     assert calls == [(2, 2)] * 10
-    with skprep.config_context(kernels="numpy"):
+    with settings(kernels="numpy"):
         slow = moments(X, minmax=True, chunk_bytes=8 * 9 * 1000)
     assert len(calls) == 10  # the NumPy setting never calls it
     for a, b in zip(fast.astuple(), slow.astuple(), strict=True):
@@ -203,31 +208,48 @@ def test_after_a_declined_chunk_its_block_takes_the_numpy_passes(calls):
     X = _data(12, n=20_000)
     X[0, 3] = np.nan  # in the first chunk of the first block of two chunks
     # One thread, so that the calls come in row order.
-    with skprep.config_context(kernels="numba", n_jobs=1):
+    with settings(kernels="numba", n_jobs=1):
         fast = moments(X, chunk_bytes=8 * 9 * 1000)
     # The first block declined its first chunk, and chunk 2 went straight to
     # the NumPy passes.
     assert calls == [(2, 0)] + [(2, 2)] * 9
-    with skprep.config_context(kernels="numpy"):
+    with settings(kernels="numpy"):
         slow = moments(X, chunk_bytes=8 * 9 * 1000)
     assert_array_equal(fast.n_observed, slow.n_observed)
     assert_allclose(fast.mean, slow.mean, rtol=1e-13)
     assert_allclose(fast.m2, slow.m2, rtol=1e-12)
 
 
-def test_auto_compiles_only_for_large_dense_unweighted_requests():
-    large = np.zeros((_fused.MIN_FUSED_VALUES, 1))
-    small = np.zeros((100, 3))
-    with skprep.config_context(kernels="auto"):
-        assert _fused.chunk_kernel(large, scatter=False, weighted=False)
-        assert not _fused.chunk_kernel(small, scatter=False, weighted=False)
-        # Scatter matrices and weights keep the NumPy passes, as do integers.
-        assert not _fused.chunk_kernel(large, scatter=True, weighted=False)
-        assert not _fused.chunk_kernel(large, scatter=False, weighted=True)
-        ints = large.astype(np.int64)
+def test_scatter_weights_and_integers_keep_the_numpy_passes():
+    X = np.zeros((1000, 3))
+    with settings(kernels="numba"):
+        assert _fused.chunk_kernel(X, scatter=False, weighted=False)
+        assert not _fused.chunk_kernel(X, scatter=True, weighted=False)
+        assert not _fused.chunk_kernel(X, scatter=False, weighted=True)
+        ints = X.astype(np.int64)
         assert not _fused.chunk_kernel(ints, scatter=False, weighted=False)
-    with skprep.config_context(kernels="numba"):
-        assert _fused.chunk_kernel(small, scatter=False, weighted=False)
+    with settings(kernels="numpy"):
+        assert not _fused.chunk_kernel(X, scatter=False, weighted=False)
+
+
+def test_auto_loads_the_compiled_kernels_once_the_numpy_passes_paid_for_them():
+    # In a fresh process the first fits take the NumPy passes and do not even
+    # import numba; once they have cost LOAD_SECONDS, auto loads the kernels.
+    code = (
+        "import sys, numpy as np\n"
+        "from skprep import ZScoreScaler, _fused\n"
+        "X = np.random.default_rng(0).normal(size=(100_000, 10))\n"
+        "ZScoreScaler().fit(X)\n"
+        "print('numba' in sys.modules, _fused._numpy_seconds > 0)\n"
+        "_fused._numpy_seconds = _fused.LOAD_SECONDS\n"
+        "ZScoreScaler().fit(X)\n"
+        "print('skprep._compiled' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SKPREP_KERNELS"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env
+    )
+    assert out.stdout.split() == ["False", "True", "True"], out.stderr
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -263,7 +285,7 @@ def test_extremes_alone_decline_nan_and_infinity_in_any_row(dtype, value, row):
 
 def test_extremes_alone_take_the_compiled_pass(calls):
     X = _data(16, n=20_000)
-    with skprep.config_context(kernels="numba"):
+    with settings(kernels="numba"):
         fast = moments(X, var=False, minmax=True, mean=False)
         assert calls and all(asked == answered for asked, answered in calls)
         scaler = skprep.MinMaxScaler().fit(X)
@@ -286,11 +308,11 @@ def test_prefetch_requests_step_by_cache_lines_and_stay_inside_the_array(dtype, 
 def test_asking_for_numba_without_it_names_the_extra(monkeypatch):
     monkeypatch.setattr(_fused, "numba_available", lambda: False)
     X = np.zeros((10, 2))
-    with skprep.config_context(kernels="numba"):
+    with settings(kernels="numba"):
         with pytest.raises(ImportError, match=r"skprep\[fast\]"):
             skprep.ZScoreScaler().fit(X)
-    with skprep.config_context(kernels="auto"):
-        skprep.ZScoreScaler().fit(np.zeros((_fused.MIN_FUSED_VALUES, 2)))
+    with settings(kernels="auto"):
+        skprep.ZScoreScaler().fit(np.zeros((100_000, 2)))
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -299,7 +321,7 @@ def test_scaler_fits_agree_across_kernels_and_threads(dtype):
     fitted = {}
     for kernels in ("numpy", "numba"):
         for n_jobs in (1, 2):
-            with skprep.config_context(kernels=kernels, n_jobs=n_jobs):
+            with settings(kernels=kernels, n_jobs=n_jobs):
                 scaler = skprep.ZScoreScaler().fit(X)
             fitted[kernels, n_jobs] = (scaler.mean_, scaler.var_)
     for kernels in ("numpy", "numba"):  # threads never change a bit
@@ -312,7 +334,7 @@ def test_scaler_fits_agree_across_kernels_and_threads(dtype):
 def test_a_float32_fit_is_bitwise_the_fit_of_its_float64_copy():
     X = _data(18, n=20_001, d=20, dtype=np.float32)
     X[15_000, 3] = np.nan  # one block takes the NumPy passes from there
-    with skprep.config_context(kernels="numba"):
+    with settings(kernels="numba"):
         single, double = (
             moments(data, chunk_bytes=8 * 20 * 999)
             for data in (X, X.astype(np.float64))
@@ -324,7 +346,7 @@ def test_a_float32_fit_is_bitwise_the_fit_of_its_float64_copy():
 def _both_kernels(function):
     results = []
     for kernels in ("numpy", "numba"):
-        with skprep.config_context(kernels=kernels):
+        with settings(kernels=kernels):
             results.append(function())
     return results
 
@@ -347,7 +369,7 @@ def test_affine_map_is_bitwise_the_numpy_path(dtype, terms, bounds):
     numpy_out, compiled_out = _both_kernels(lambda: affine_columns(X, **kwargs))
     for kernels in ("numpy", "numba"):  # in place: one array read and written
         buffer = X.copy()
-        with skprep.config_context(kernels=kernels):
+        with settings(kernels=kernels):
             assert affine_columns(buffer, out=buffer, **kwargs) is buffer
         assert_array_equal(buffer, numpy_out)
         assert_array_equal(np.signbit(buffer), np.signbit(numpy_out))
@@ -363,7 +385,7 @@ def test_affine_map_tells_infinite_input_from_overflow(kernels, clip):
     bounds = (0.0, 1.0) if clip else None
     X = np.ones((4000, 3))
     X[3500, 1] = -np.inf
-    with skprep.config_context(kernels=kernels):
+    with settings(kernels=kernels):
         with pytest.raises(ValueError, match="Input contains infinity"):
             affine_columns(X, factor=np.ones(3), bounds=bounds, check_inf=True)
         in_place = X.copy()
@@ -374,7 +396,7 @@ def test_affine_map_tells_infinite_input_from_overflow(kernels, clip):
     X = np.ones((4000, 3))
     X[3500, 1] = 1e300
     factor = np.array([1.0, 1e10, 1.0])
-    with skprep.config_context(kernels=kernels):
+    with settings(kernels=kernels):
         if clip:
             out = affine_columns(X, factor=factor, bounds=bounds, check_inf=True)
             assert out[3500, 1] == 1.0
@@ -409,7 +431,7 @@ def test_scaler_transforms_agree_across_kernels(Scaler, copy):
 def test_the_infinity_search_counts_compiled_on_row_major_data(order):
     X = np.asarray(np.random.default_rng(13).normal(size=(3000, 4)), order=order)
     X[7, 1] = np.nan
-    with skprep.config_context(kernels="numba"):
+    with settings(kernels="numba"):
         counter = _fused.infinity_counter(X)
         assert (counter is None) == (order == "F")
         assert not has_infinity(X)

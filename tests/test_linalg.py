@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skprep import PCA, config_context
+from skprep import PCA
 from skprep._linalg import centred_svd, eigh_descending
+
+from ._settings import settings
 
 
 def _with_spectrum(n, singular_values, seed, offset=3.0):
@@ -46,9 +48,9 @@ def test_centred_svd_equals_svd_of_the_centred_matrix(shape, chunk_bytes, dtype)
 def test_centred_svd_does_not_depend_on_the_thread_count():
     X = np.random.default_rng(2).normal(size=(2000, 6))
     mean = X.mean(axis=0)
-    with config_context(n_jobs=1):
+    with settings(n_jobs=1):
         one = centred_svd(X, mean, chunk_bytes=8 * 6 * 50)
-    with config_context(n_jobs=2):
+    with settings(n_jobs=2):
         two = centred_svd(X, mean, chunk_bytes=8 * 6 * 50)
     for a, b in zip(one, two, strict=True):
         assert_array_equal(a, b)

@@ -12,14 +12,15 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
-import skprep
 from skprep._kernels import affine_columns, has_infinity
 from skprep._moments import Moments, chunk_row_count, iter_row_chunks, moments
+
+from ._settings import settings
 
 
 @pytest.fixture(autouse=True, params=["numpy", "numba"])
 def kernels(request):
-    with skprep.config_context(kernels=request.param):
+    with settings(kernels=request.param):
         yield request.param
 
 
@@ -253,7 +254,7 @@ def test_threads_give_bitwise_the_same_statistics(dtype):
     w = np.random.default_rng(16).uniform(0, 2, size=3000)
     results = []
     for n_jobs in (1, 2, 3):
-        with skprep.config_context(n_jobs=n_jobs):
+        with settings(n_jobs=n_jobs):
             results.append(moments(X, w, minmax=True, chunk_bytes=TINY * 10))
     for other in results[1:]:
         for a, b in zip(results[0].astuple(), other.astuple(), strict=True):
@@ -279,7 +280,7 @@ def test_affine_kernel_matches_the_formula(dtype, n_jobs):
     # float64 arithmetic, one rounding to the dtype of X
     wide = X.astype(np.float64)
     expected = ((wide - shift) * factor + offset).astype(dtype)
-    with skprep.config_context(n_jobs=n_jobs):
+    with settings(n_jobs=n_jobs):
         out = affine_columns(X, shift=shift, factor=factor, offset=offset)
         clipped = affine_columns(X, factor=factor, bounds=(-0.5, 0.5))
         in_place = X.copy()
@@ -336,7 +337,7 @@ def test_chunks_near_and_far_from_the_origin_in_one_data_set():
 def test_has_infinity_scans_every_chunk(n_jobs):
     X = np.random.default_rng(20).normal(size=(40_000, 6))
     X[::13, 2] = np.nan
-    with skprep.config_context(n_jobs=n_jobs):
+    with settings(n_jobs=n_jobs):
         assert not has_infinity(X)
         X[39_999, 5] = np.inf
         assert has_infinity(X)

@@ -15,9 +15,10 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
-import skprep
 from skprep import PCA, MinMaxScaler, Whitening, ZScoreScaler
 from skprep.datasets import load_breast_cancer
+
+from ._settings import settings
 
 KERNELS = ["numpy", "numba"]
 METHODS = ["zca", "pca", "zca-cor", "pca-cor", "cholesky"]
@@ -46,7 +47,7 @@ def _exact_columns(X, w=None):
 def kernels(request):
     if request.param == "numba":
         pytest.importorskip("numba")
-    with skprep.config_context(kernels=request.param):
+    with settings(kernels=request.param):
         yield request.param
 
 

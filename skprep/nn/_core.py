@@ -32,9 +32,9 @@ the specification: it writes the formulas as they read, in the working dtype
 (:mod:`._compiled`, with numba, the ``fast`` extra) does each step in one read
 of memory, summing in float64 and the centred squares in
 cache-sized blocks merged exactly (Chan, Golub & LeVeque 1979). It runs where
-skprep's other compiled kernels run (:func:`skprep.set_config`, ``kernels``;
-float32 and float64 arrays of at least 65,536 values), and the tests compare
-the two on the same data.
+skprep's other compiled kernels run (``SKPREP_KERNELS``, and once they have
+paid for themselves: :data:`skprep._fused.LOAD_SECONDS`; float32 and float64
+arrays), and the tests compare the two on the same data.
 
 All statistics are float64 arrays of shape ``(B,)``; ``gamma`` and ``beta``
 float64 arrays of shape ``(P, C)`` or None.
@@ -47,7 +47,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .._config import effective_threads
-from .._fused import use_compiled
+from .._fused import charge_numpy, use_compiled
 
 __all__ = ["Layout", "backward", "normalize", "statistics", "working_dtype"]
 
@@ -174,6 +174,7 @@ def _cut(axis, lo, hi, *arrays):
     return out
 
 
+@charge_numpy()
 def statistics(x, layout):
     """Mean and biased variance per ``b``, float64 arrays of shape (B,).
 
@@ -221,6 +222,7 @@ def _tables(layout, gamma, beta):
     return gamma, beta
 
 
+@charge_numpy()
 def normalize(x, layout, mean, inv_std, gamma, beta, out_dtype):
     """``(x - mean) * inv_std * gamma + beta`` in ``out_dtype``, shaped like ``x``."""
     if x.size == 0:
@@ -256,6 +258,7 @@ def normalize(x, layout, mean, inv_std, gamma, beta, out_dtype):
     return y.reshape(x.shape).astype(out_dtype, copy=False)
 
 
+@charge_numpy()
 def backward(dy, x, layout, mean, inv_std, gamma, *, batch_statistics, out_dtype):
     """Gradients of :func:`normalize` (composed with :func:`statistics` when
     ``batch_statistics``): ``dx`` in ``out_dtype``, ``dgamma`` and ``dbeta`` as

@@ -5,10 +5,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import _fit_context
+from .._compat import Interval, _fit_context
 from .._dask import (
     dask_fit_batch_normalizer,
     dispatch_transform,

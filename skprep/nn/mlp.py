@@ -21,11 +21,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import _fit_context
+from .._compat import Interval, StrOptions, _fit_context
 from ._batches import minibatches
 from ._losses import half_squared_error, softmax_cross_entropy
 from ._optim import SGD, Adam

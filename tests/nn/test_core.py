@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-import skprep
 from skprep.nn import functional as F
 
+from .._settings import settings
 from .gradcheck import check_gradients
 
 pytest.importorskip("numba")
@@ -63,7 +63,7 @@ SHAPES = {
 def _both(forward, backward, x, dy, **config):
     results = {}
     for kernels in ("numpy", "numba"):
-        with skprep.config_context(kernels=kernels, **config):
+        with settings(kernels=kernels, **config):
             y, cache = forward(x)
             results[kernels] = (y, *backward(dy, cache))
     return results
@@ -111,7 +111,7 @@ def test_compiled_gradients_by_finite_differences(case):
     forward, backward = _cases(shape[1])[case]
     x = RNG.normal(2.0, 1.5, size=shape)
     dout = RNG.normal(size=shape)
-    with skprep.config_context(kernels="numba"):
+    with settings(kernels="numba"):
 
         def loss():
             return float(np.sum(forward(x)[0] * dout))
