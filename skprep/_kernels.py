@@ -3,12 +3,10 @@
 import numpy as np
 import scipy.sparse as sp
 
-from ._fused import affine_kernel, charge_numpy, infinity_counter
-from ._moments import (
-    _Scratch,
+from ._chunks import (
+    Scratch,
     chunk_row_count,
     column_reduce,
-    infinity_error,
     iter_row_chunks,
     quiet_probe,
     row_blocks,
@@ -16,6 +14,8 @@ from ._moments import (
     run_blocks,
     tile_row,
 )
+from ._fused import affine_kernel, charge_numpy, infinity_counter
+from ._moments import infinity_error
 
 __all__ = ["affine_columns", "has_infinity", "overflow_error", "project_rows"]
 
@@ -84,7 +84,7 @@ def affine_columns(
             apply_chunks(block)
 
     def apply_chunks(block):
-        scratch = _Scratch(chunk_row_count(n_features), n_features)
+        scratch = Scratch(chunk_row_count(n_features), n_features)
         for rows in block:
             src, dst = X[rows], out[rows]
             work = dst if direct else scratch(src.shape[0])

@@ -3,8 +3,8 @@
 import numpy as np
 import scipy.linalg
 
+from ._chunks import DEFAULT_CHUNK_BYTES, row_blocks, run_blocks
 from ._config import single_threaded_blas
-from ._moments import DEFAULT_CHUNK_BYTES, row_blocks, run_blocks
 
 __all__ = [
     "centred_svd",

@@ -11,8 +11,9 @@ from joblib import Parallel, delayed
 from numpy.testing import assert_array_equal
 
 from skprep import MinMaxScaler, ZScoreScaler
+from skprep._chunks import run_blocks
 from skprep._config import effective_threads, kernel_choice
-from skprep._moments import moments, run_blocks
+from skprep._moments import moments
 
 from ._settings import settings
 

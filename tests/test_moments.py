@@ -12,8 +12,9 @@ import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
+from skprep._chunks import chunk_row_count, iter_row_chunks
 from skprep._kernels import affine_columns, has_infinity
-from skprep._moments import Moments, chunk_row_count, iter_row_chunks, moments
+from skprep._moments import Moments, moments
 
 from ._settings import settings
 
