@@ -11,8 +11,11 @@ estimator writes only its own parts:
 * ``_derive_fitted(stats)``: its fitted attributes from the merged record;
 * optionally ``_check_params()`` (parameter checks beyond
   ``_parameter_constraints``), ``_validate_batch(X, reset)`` and
-  ``_ready(stats)`` (enough rows seen to derive anything).
+  ``_unready(stats)`` (why the rows seen so far cannot give a model yet).
 """
+
+import sys
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -24,9 +27,10 @@ from ._kernels import project_rows
 from ._moments import moments
 from ._typing import Estimator, MatrixLike
 
-__all__ = ["MomentsEstimator", "ProjectionMixin"]
+__all__ = ["MomentsEstimator", "ProjectionMixin", "check_fitted", "warn"]
 
-_FLOATS = [np.float64, np.float32]
+# float16 is computed in float64 and returned as float16 (see _kernels).
+_FLOATS = [np.float64, np.float32, np.float16]
 
 
 class MomentsEstimator(TransformerMixin, BaseEstimator):
@@ -38,6 +42,8 @@ class MomentsEstimator(TransformerMixin, BaseEstimator):
     """
 
     _accept_sparse = False
+    # An attribute every fit (of any solver) sets.
+    _fitted_attribute = "_moments"
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(
@@ -109,7 +115,8 @@ class MomentsEstimator(TransformerMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-        return self._accumulate(moments(X, sample_weight, **self._moments_request()))
+        batch = moments(X, sample_weight, **self._moments_request())
+        return self._accumulate(batch, whole=reset)
 
     def _check_params(self):
         """Checks of parameters that ``_parameter_constraints`` cannot express."""
@@ -141,30 +148,62 @@ class MomentsEstimator(TransformerMixin, BaseEstimator):
     def _derive_fitted(self, stats):
         raise NotImplementedError
 
-    def _ready(self, stats):
-        """Whether ``stats`` hold enough rows to derive the fitted attributes."""
-        return True
+    def _unready(self, stats):
+        """Why ``stats`` cannot give a model yet (a sentence), or None."""
+        return None
 
-    def _accumulate(self, batch):
+    def _accumulate(self, batch, *, whole):
         """Merge one batch of statistics and refresh the fitted attributes.
 
-        Estimators that need a minimum number of rows keep accumulating until
-        ``_ready`` says so; until then they are not fitted.
+        ``fit`` (``whole``) raises ValueError when its rows cannot give a
+        model; ``partial_fit`` keeps accumulating until they can, and until
+        then the estimator is not fitted, and says why.
         """
         previous = getattr(self, "_moments", None)
         with np.errstate(over="ignore", invalid="ignore"):
             merged = batch if previous is None else previous.merge(batch)
         merged.check_finite(getattr(self, "feature_names_in_", None))
         self._moments = merged
-        if self._ready(merged):
+        self._not_fitted_because = self._unready(merged)
+        if self._not_fitted_because is None:
             self._derive_fitted(merged)
+        elif whole:
+            reason = self._not_fitted_because
+            raise ValueError(reason[:1].upper() + reason[1:])
         return self
+
+    def __sklearn_is_fitted__(self):
+        return (
+            hasattr(self, self._fitted_attribute)
+            and getattr(self, "_not_fitted_because", None) is None
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = self._accept_sparse
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def check_fitted(estimator):
+    """``check_is_fitted``, saying why when ``partial_fit`` has not yet seen
+    enough rows."""
+    reason = getattr(estimator, "_not_fitted_because", None)
+    msg = None
+    if reason is not None:
+        msg = f"This %(name)s instance is not fitted yet: {reason}"
+    check_is_fitted(estimator, msg=msg)
+
+
+def warn(message, category=UserWarning):
+    """``warnings.warn`` pointing at the first caller outside skprep and
+    scikit-learn (whose ``_fit_context`` wraps every ``fit``)."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+        ("skprep.", "sklearn.")
+    ):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 class ProjectionMixin(TransformerMixin):
@@ -200,7 +239,7 @@ class ProjectionMixin(TransformerMixin):
         X_new : ndarray of shape (n_samples, `n_components_`)
             Same floating dtype as the input.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         X = validate_data(
             self,
             X,
@@ -224,7 +263,7 @@ class ProjectionMixin(TransformerMixin):
             Exact for training-like rows; the part of a row that lay in a
             discarded direction cannot be recovered.
         """
-        check_is_fitted(self)
+        check_fitted(self)
         Z = check_array(X, dtype=_FLOATS, ensure_min_features=0)
         if Z.shape[1] != self.n_components_:
             raise ValueError(

@@ -163,7 +163,7 @@ def dask_fit(est, X, *, reset=True, sample_weight=None):
         raise ValueError("Found array with 0 sample(s); a minimum of 1 is required.")
     if reset:
         est._reset()
-    return est._accumulate(merged)
+    return est._accumulate(merged, whole=reset)
 
 
 @_one_thread

@@ -131,10 +131,15 @@ def _refuse_overflow(result):
 def overflow_error(dtype, features):
     """The error for transformed values beyond the range of the output dtype."""
     dtype = np.dtype(dtype)
+    advice = (
+        "rescale the input"
+        if dtype == np.float64
+        else "transform a wider floating dtype (e.g. X.astype(np.float64))"
+    )
     return ValueError(
         f"The transformed values of feature {int(features[0])} overflow "
         f"{dtype.name} (largest finite value {np.finfo(dtype).max:.4g}); the input "
-        "is finite. Transform a wider floating dtype (e.g. X.astype(np.float64))."
+        f"is finite: {advice}."
     )
 
 

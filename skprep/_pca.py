@@ -1,6 +1,5 @@
 """Principal component analysis by covariance eigendecomposition or by SVD."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,9 +9,9 @@ from scipy.sparse.linalg import LinearOperator
 from scipy.special import gammaln
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.utils import assert_all_finite, check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
-from ._base import MomentsEstimator, ProjectionMixin
+from ._base import MomentsEstimator, ProjectionMixin, check_fitted, warn
 from ._compat import Interval, RealNotInt, StrOptions, _fit_context, _randomized_svd
 from ._dask import is_dask_collection
 from ._linalg import (
@@ -159,6 +158,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
     """
 
     _accept_sparse = True
+    _fitted_attribute = "components_"
 
     _parameter_constraints: dict = {
         "n_components": [
@@ -249,9 +249,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
         """
         if is_dask_collection(X):
             return self._fit(X, None, reset=True).transform(X)
-        X, scores = self._fit_in_memory(X, None, scores=True)
+        validated, scores = self._fit_in_memory(X, None, scores=True)
         if scores is None:
-            return self.transform(X)
+            return self.transform(X)  # the input as given: it has the names
+        X = validated
         if self.whiten:
             scores *= self._whitening_factors()
         return scores.astype(X.dtype, copy=False)
@@ -281,7 +282,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
         if solver == "eigh":
             if isinstance(self.n_components, Integral):
                 self._check_n_components(self.n_components, *X.shape)
-            self._accumulate(moments(X, **self._moments_request()))
+            self._accumulate(moments(X, **self._moments_request()), whole=True)
             return X, None
         if not sp.issparse(X):
             assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
@@ -325,15 +326,17 @@ class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
                 )
         return solver
 
-    def _ready(self, stats):
+    def _unready(self, stats):
         k = self.n_components
         if isinstance(k, Integral) and k > stats.n_features:
             self._check_n_components(k, stats.n_rows, stats.n_features)
         needed = max(2, k if isinstance(k, Integral) else 2)
-        return stats.n_rows >= needed
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "components_")
+        if stats.n_rows >= needed:
+            return None
+        return (
+            f"it has seen {stats.n_rows} rows and needs at least {needed} "
+            f"(two for a covariance, and n_components={k!r})."
+        )
 
     def _derive_fitted(self, stats):
         """Eigh solver: everything follows from the merged covariance."""
@@ -463,12 +466,10 @@ class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
     def _warn_null_components(self):
         null = self.n_components_ - int(np.count_nonzero(self._whitening_factors()))
         if self.whiten and null:
-            warnings.warn(
+            warn(
                 f"{null} of the {self.n_components_} components have zero variance "
                 "up to roundoff (at most rtol times the largest): the data's rank "
                 "is below n_components. Their whitened output is set to 0.",
-                UserWarning,
-                stacklevel=4,
             )
 
     def _projection(self):
@@ -488,7 +489,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
         -------
         ndarray of shape (n_features, n_features)
         """
-        check_is_fitted(self)
+        check_fitted(self)
         excess = np.clip(self.explained_variance_ - self.noise_variance_, 0.0, None)
         cov = (self.components_.T * excess) @ self.components_
         cov.flat[:: cov.shape[0] + 1] += self.noise_variance_
@@ -514,7 +515,7 @@ class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        check_is_fitted(self)
+        check_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         variances, noise = self._model_variances()
         centred = X - self.mean_
@@ -549,15 +550,13 @@ class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
         low = int((variances <= floor).sum())
         low += (d - self.n_components_) * (noise <= floor)
         if low:
-            warnings.warn(
+            warn(
                 f"The model covariance is singular to working precision ({low} of "
                 f"its {d} variances are zero up to roundoff): the data's rank is "
                 "below n_components, and no variance is left for the noise. Those "
                 f"variances were raised to {floor:.3g}, so the log-likelihood is "
                 "dominated by them; use n_components below the rank of the data "
                 "for a meaningful score.",
-                UserWarning,
-                stacklevel=3,
             )
             variances = np.maximum(variances, floor)
             noise = max(noise, floor)

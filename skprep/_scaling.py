@@ -5,9 +5,9 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import OneToOneFeatureMixin
-from sklearn.utils.validation import FLOAT_DTYPES, check_is_fitted, validate_data
+from sklearn.utils.validation import FLOAT_DTYPES, validate_data
 
-from ._base import MomentsEstimator
+from ._base import MomentsEstimator, check_fitted, warn
 from ._compat import Interval
 from ._dask import dispatch_transform
 from ._kernels import affine_columns, has_infinity, overflow_error
@@ -30,6 +30,12 @@ def _apply(X, original, copy, **terms):
     return affine_columns(
         X, out=X if in_place else None, check_inf=not checked, **terms
     )
+
+
+def _name(estimator, j):
+    """Feature ``j`` as a user names it: its column name, else its index."""
+    names = getattr(estimator, "feature_names_in_", None)
+    return repr(str(names[j])) if names is not None else str(j)
 
 
 def _scale_sparse_columns(X, factor, copy):
@@ -62,7 +68,7 @@ class _MomentsScaler(OneToOneFeatureMixin, MomentsEstimator):
     """Validation shared by the per-feature scalers."""
 
     def _validate_transform_input(self, X):
-        check_is_fitted(self)
+        check_fitted(self)
         return validate_data(
             self,
             X,
@@ -163,10 +169,10 @@ class MinMaxScaler(_MomentsScaler):
 
     def _check_params(self):
         low, high = self._bounds()
-        if not low < high:
+        if not (low < high and np.isfinite(high - low)):
             raise ValueError(
-                "feature_range must be (a, b) with a < b; got "
-                f"{tuple(self.feature_range)!r}."
+                "feature_range must be (a, b) with a < b and a finite width b - a; "
+                f"got {tuple(self.feature_range)!r}."
             )
 
     def _bounds(self):
@@ -189,7 +195,16 @@ class MinMaxScaler(_MomentsScaler):
         self.data_range_ = stats.maximum - stats.minimum
         magnitude = np.fmax(np.abs(stats.minimum), np.abs(stats.maximum))
         constant = constant_features(self.data_range_, magnitude)
-        self.scale_ = (high - low) / safe_scale(self.data_range_, constant)
+        with np.errstate(over="ignore", divide="ignore"):
+            self.scale_ = (high - low) / safe_scale(self.data_range_, constant)
+        tiny = ~np.isfinite(self.scale_)
+        if tiny.any():
+            j = int(np.flatnonzero(tiny)[0])
+            raise ValueError(
+                f"The range of feature {_name(self, j)} ({self.data_range_[j]:.3g}) "
+                "is too small to divide by in float64; multiply the feature by a "
+                "power of ten before fitting."
+            )
         self.min_ = low - self.data_min_ * self.scale_
 
     @dispatch_transform
@@ -342,6 +357,19 @@ class ZScoreScaler(_MomentsScaler):
         self._refuse_sparse_centring(X)
         return X
 
+    def _unready(self, stats):
+        if not self.with_std or self.ddof == 0:
+            return None
+        short = (stats.weight > 0) & (stats.weight <= self.ddof)
+        if not short.any():
+            return None
+        j = int(np.flatnonzero(short)[0])
+        return (
+            f"the variance of feature {_name(self, j)} with ddof={self.ddof} needs "
+            f"a total sample weight (non-missing rows, without sample_weight) above "
+            f"{self.ddof}; it has {stats.weight[j]:g}."
+        )
+
     def _refuse_sparse_centring(self, X):
         if sp.issparse(X) and self.with_mean:
             raise ValueError(
@@ -359,6 +387,18 @@ class ZScoreScaler(_MomentsScaler):
             self.var_ = stats.variance(self.ddof)
             constant = moment_constant_features(self.var_, stats.mean)
             self.scale_ = safe_scale(np.sqrt(self.var_), constant)
+            # Deviations below about 1e-154 square to zero in float64: a zero
+            # variance of values this small may be an underflow, not a constant.
+            tiny = (self.var_ == 0) & (np.abs(stats.mean) > 0)
+            tiny &= np.abs(stats.mean) < 1e-140
+            if tiny.any():
+                j = int(np.flatnonzero(tiny)[0])
+                warn(
+                    f"Feature {_name(self, j)} has values of magnitude "
+                    f"{abs(stats.mean[j]):.1e}, so small that squared deviations "
+                    "underflow float64 (a spread below about 1e-154 reads as 0): it "
+                    "is treated as constant. Multiply it by a power of ten first."
+                )
         else:
             self.var_ = None
             self.scale_ = None

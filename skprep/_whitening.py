@@ -1,14 +1,12 @@
 """Whitening: the Kessy-Lewin-Strimmer family of decorrelating transforms."""
 
-import warnings
 from numbers import Real
 
 import numpy as np
 import scipy.linalg
 from sklearn.covariance import ledoit_wolf_shrinkage
-from sklearn.utils.validation import check_is_fitted
 
-from ._base import MomentsEstimator, ProjectionMixin
+from ._base import MomentsEstimator, ProjectionMixin, check_fitted, warn
 from ._compat import Interval, StrOptions, _check_feature_names_in
 from ._dask import is_dask_collection
 from ._linalg import eigh_descending, moment_constant_features, rank_mask, safe_scale
@@ -148,6 +146,8 @@ class Whitening(ProjectionMixin, MomentsEstimator):
     True
     """
 
+    _fitted_attribute = "whitening_matrix_"
+
     _parameter_constraints: dict = {
         "method": [StrOptions({"zca", "pca", "zca-cor", "pca-cor", "cholesky"})],
         "eps": [Interval(Real, 0, None, closed="left")],
@@ -185,7 +185,7 @@ class Whitening(ProjectionMixin, MomentsEstimator):
         self._fit_shrinkage = float(
             ledoit_wolf_shrinkage(centred, assume_centered=True)
         )
-        return self._accumulate(stats)
+        return self._accumulate(stats, whole=True)
 
     def _min_fit_samples(self):
         return int(self.ddof) + 1
@@ -193,11 +193,14 @@ class Whitening(ProjectionMixin, MomentsEstimator):
     def _moments_request(self):
         return {"var": False, "scatter": True}
 
-    def _ready(self, stats):
-        return stats.n_rows > self.ddof
-
-    def __sklearn_is_fitted__(self):
-        return hasattr(self, "whitening_matrix_")
+    def _unready(self, stats):
+        total = float(stats.weight[0]) if stats.n_features else 0.0
+        if total > self.ddof:
+            return None
+        return (
+            f"a covariance with ddof={self.ddof} needs a total sample weight (rows, "
+            f"without sample_weight) above {self.ddof}; it has {total:g}."
+        )
 
     def _derive_fitted(self, stats):
         n = stats.n_rows
@@ -216,14 +219,12 @@ class Whitening(ProjectionMixin, MomentsEstimator):
         )
         p = cov.shape[0]
         if rank < p and self.method != "cholesky":
-            warnings.warn(
+            warn(
                 f"The training covariance has numerical rank {rank} of {p}: "
                 f"{p - rank} of its eigenvalues are zero up to roundoff (at most "
                 "rtol times the largest), so their directions carry no training "
                 "variance and are dropped. Fewer rows than features, constant or "
                 "duplicated columns cause this.",
-                UserWarning,
-                stacklevel=3,
             )
         self.whitening_matrix_ = whitening
         self.colouring_matrix_ = colouring
@@ -259,7 +260,7 @@ class Whitening(ProjectionMixin, MomentsEstimator):
         -------
         ndarray of str
         """
-        check_is_fitted(self)
+        check_fitted(self)
         names = _check_feature_names_in(self, input_features)
         if self.method in _ONE_TO_ONE:
             return names

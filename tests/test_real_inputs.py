@@ -513,3 +513,81 @@ def test_a_fit_that_sees_empty_partitions_equals_the_fit_without(name):
     fitted = Estimator().fit(ddf[ddf.a > 50])
     reference = Estimator().fit(df[df.a > 50])
     assert_allclose(fitted.transform(df), reference.transform(df), rtol=1e-10)
+
+
+# --- 7. Found by a fresh user ------------------------------------------------
+
+
+def test_a_variance_with_too_little_weight_for_its_ddof_is_refused():
+    X = np.array([[1.0], [2.0], [3.0], [4.0]])
+    with pytest.raises(ValueError, match="ddof=1 needs a total sample weight"):
+        ZScoreScaler(ddof=1).fit(X, sample_weight=np.full(4, 0.25))
+    with pytest.raises(ValueError, match="ddof=2 .* it has 2"):
+        ZScoreScaler(ddof=2).fit(X[:2])
+    with pytest.raises(ValueError, match="ddof=1 needs a total sample weight .* 1"):
+        Whitening().fit(X, sample_weight=np.full(4, 0.25))
+    # Streaming: not fitted until enough weight, and saying why.
+    from sklearn.exceptions import NotFittedError
+
+    streamed = ZScoreScaler(ddof=1).partial_fit(X[:1])
+    with pytest.raises(NotFittedError, match="needs a total sample weight"):
+        streamed.transform(X)
+    streamed.partial_fit(X[1:])
+    mean, var = _exact_columns(X)
+    assert_allclose(streamed.var_, var * 4 / 3, rtol=1e-15)
+
+
+def test_partial_fit_with_too_few_rows_for_n_components_says_so():
+    from sklearn.exceptions import NotFittedError
+
+    X = np.random.default_rng(20).normal(size=(8, 6))
+    pca = PCA(5).partial_fit(X[:2])
+    with pytest.raises(NotFittedError, match="seen 2 rows and needs at least 5"):
+        pca.transform(X)
+    assert pca.partial_fit(X[2:]).transform(X).shape == (8, 5)
+
+
+def test_pca_fit_transform_of_a_dataframe_warns_about_nothing():
+    frame = pd.DataFrame(np.random.default_rng(21).random((50, 3)), columns=list("abc"))
+    for solver in ("eigh", "svd", "randomized"):
+        with _no_warnings():
+            out = PCA(2, solver=solver, random_state=0).fit_transform(frame)
+        assert out.shape == (50, 2)
+
+
+@pytest.mark.parametrize("make", [lambda: PCA(3), Whitening])
+def test_projections_return_float16_for_float16(make):
+    X = np.random.default_rng(22).random((50, 4)).astype(np.float16)
+    est = make()
+    out = est.fit_transform(X)
+    assert out.dtype == np.float16
+    reference = type(est)(**est.get_params()).fit(X.astype(np.float64))
+    assert_allclose(
+        out, reference.transform(X.astype(np.float64)), rtol=2e-3, atol=2e-3
+    )
+    assert est.inverse_transform(out).dtype == np.float16
+
+
+def test_ranges_too_small_to_divide_by_and_infinite_bounds_are_refused():
+    with pytest.raises(ValueError, match="feature 0 .* too small to divide by"):
+        MinMaxScaler().fit([[0.0], [1e-310]])
+    with pytest.raises(ValueError, match="finite width"):
+        MinMaxScaler(feature_range=(0, np.inf)).fit([[0.0], [1.0]])
+    with pytest.raises(ValueError, match="finite width"):
+        MinMaxScaler(feature_range=(-1e308, 1e308)).fit([[0.0], [1.0]])
+
+
+def test_tiny_values_whose_squares_underflow_warn():
+    x = np.random.default_rng(23).standard_normal((100, 1)) * 1e-200
+    with pytest.warns(UserWarning, match="underflow float64") as record:
+        ZScoreScaler().fit(x)
+    assert record[0].filename == __file__  # points at the caller, not skprep
+    y = np.random.default_rng(23).standard_normal((100, 1)) * 1e-120
+    assert_allclose(ZScoreScaler().fit(y).scale_, y.std(), rtol=1e-12)
+
+
+def test_rank_warnings_point_at_the_caller():
+    X = np.random.default_rng(24).normal(size=(5, 8))
+    with pytest.warns(UserWarning, match="numerical rank") as record:
+        Whitening().fit(X)
+    assert record[0].filename == __file__
