@@ -450,31 +450,7 @@ def _chunk_stats(chunk, w, scratch, request, gram):
     :func:`_gram_upper`.
     """
     n_rows, n_features = chunk.shape
-    values = sums = extremes = None
-    clean = False  # nothing reduced yet proves the chunk free of NaN and infinity
-    if request.mean:
-        values = _as_float64(chunk, scratch)
-        with quiet_probe():
-            sums = column_reduce(np.add, values) if w is None else w @ values
-        # A finite column sum proves the column holds no NaN and no infinity, so
-        # the common case pays for one pass of validation that the mean needed.
-        clean = bool(np.isfinite(sums).all())
-    if request.minmax and (not request.mean or clean):
-        # minimum/maximum propagate NaN, so finite extremes also prove a column
-        # clean when the mean was not asked for.
-        extremes = (column_reduce(np.minimum, chunk), column_reduce(np.maximum, chunk))
-        clean = clean or bool(np.isfinite(extremes).all())
-    missing = None
-    if clean:
-        weight = np.full(n_features, n_rows if w is None else w.sum(), dtype=float)
-    else:
-        missing, weight = _missing_and_weight(chunk, w, request)
-        if request.mean:
-            values = np.where(missing, 0.0, chunk).astype(np.float64, copy=False)
-            sums = values.sum(axis=0) if w is None else w @ values
-        if request.minmax:
-            # fmin/fmax skip NaN; an all-NaN column gives NaN.
-            extremes = (np.fmin.reduce(chunk, axis=0), np.fmax.reduce(chunk, axis=0))
+    values, sums, extremes, missing, weight = _first_passes(chunk, w, scratch, request)
     stats = {"n_rows": n_rows, "weight": weight, "mean": None}
     stats["n_observed"] = None if missing is None else n_rows - missing.sum(axis=0)
     chunk_scatter = None
@@ -492,6 +468,39 @@ def _chunk_stats(chunk, w, scratch, request, gram):
     if request.minmax:
         stats["minimum"], stats["maximum"] = _kept_extremes(chunk, w, extremes)
     return _ChunkStats(**stats), chunk_scatter
+
+
+def _first_passes(chunk, w, scratch, request):
+    """The chunk as float64 values, its column sums and extremes, its NaN mask
+    (None when clean) and each column's weight of observed values.
+
+    A finite column sum (or finite extremes) proves a column free of NaN and
+    infinity, so the common case pays no separate pass of validation.
+    """
+    values = sums = extremes = None
+    clean = False
+    if request.mean:
+        values = _as_float64(chunk, scratch)
+        with quiet_probe():
+            sums = column_reduce(np.add, values) if w is None else w @ values
+        clean = bool(np.isfinite(sums).all())
+    if request.minmax and (not request.mean or clean):
+        # minimum/maximum propagate NaN, so finite extremes also prove a column
+        # clean when the mean was not asked for.
+        extremes = (column_reduce(np.minimum, chunk), column_reduce(np.maximum, chunk))
+        clean = clean or bool(np.isfinite(extremes).all())
+    if clean:
+        n_rows, n_features = chunk.shape
+        weight = np.full(n_features, n_rows if w is None else w.sum(), dtype=float)
+        return values, sums, extremes, None, weight
+    missing, weight = _missing_and_weight(chunk, w, request)
+    if request.mean:
+        values = np.where(missing, 0.0, chunk).astype(np.float64, copy=False)
+        sums = values.sum(axis=0) if w is None else w @ values
+    if request.minmax:
+        # fmin/fmax skip NaN; an all-NaN column gives NaN.
+        extremes = (np.fmin.reduce(chunk, axis=0), np.fmax.reduce(chunk, axis=0))
+    return values, sums, extremes, missing, weight
 
 
 def _as_float64(chunk, scratch):

@@ -273,17 +273,6 @@ def test_extremes_alone_are_the_exact_extremes_on_both_paths():
         assert_array_equal(scaler.data_min_, X.min(axis=0))
 
 
-@pytest.mark.parametrize("dtype, line", [(np.float32, 16), (np.float64, 8)])
-def test_prefetch_requests_step_by_cache_lines_and_stay_inside_the_array(dtype, line):
-    from skprep import _compiled
-
-    flat = np.zeros(100, dtype=dtype)
-    # One request per line up to ``stop``; none twice, none past the end.
-    assert _compiled.prefetch_until(flat, 0, 40) == -(-40 // line) * line
-    assert _compiled.prefetch_until(flat, 48, 40) == 48
-    assert _compiled.prefetch_until(flat, 0, 10**9) == -(-100 // line) * line
-
-
 def test_asking_for_numba_without_it_names_the_extra(monkeypatch):
     monkeypatch.setattr(_fused, "numba_available", lambda: False)
     X = np.zeros((10, 2))
