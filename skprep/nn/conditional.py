@@ -123,7 +123,7 @@ class ConditionalBatchNorm(_RunningStats):
 
     def backward(self, dy):
         """Return ``(dx, dc)`` and fill ``grads``."""
-        x_hat, norm_cache, gamma, c, out_dtype = self._cache
+        x_hat, norm_cache, gamma, c, out_dtype = self._saved()
         dy = np.asarray(dy, dtype=x_hat.dtype)
         c = c.astype(x_hat.dtype, copy=False)
         spatial = tuple(range(2, dy.ndim))

@@ -206,6 +206,17 @@ class Layer:
                 setattr(self, name, value)
         return self
 
+    def _saved(self, name="_cache"):
+        """What the last ``forward`` kept for ``backward``; a one-line error
+        when ``forward`` has not run."""
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward needs a forward pass first: call "
+                "forward on the batch (in training mode to train) before backward."
+            ) from None
+
     def _cast_grads(self, dy, **grads):
         """Store the parameter gradients in the working dtype of ``dy``."""
         work = _core.working_dtype(dy, "dy")
@@ -357,7 +368,7 @@ class BatchNorm(_RunningStats):
         return y
 
     def backward(self, dy):
-        dx, dgamma, dbeta = F.batch_norm_backward(dy, self._cache)
+        dx, dgamma, dbeta = F.batch_norm_backward(dy, self._saved())
         self._cast_grads(dy, gamma=dgamma, beta=dbeta)
         return dx
 
@@ -418,7 +429,7 @@ class InstanceNorm(_RunningStats):
         return y
 
     def backward(self, dy):
-        dx, dgamma, dbeta = F.instance_norm_backward(dy, self._cache)
+        dx, dgamma, dbeta = F.instance_norm_backward(dy, self._saved())
         self._cast_grads(dy, gamma=dgamma, beta=dbeta)
         return dx
 
@@ -473,7 +484,7 @@ class GroupNorm(Layer):
         return y
 
     def backward(self, dy):
-        dx, dgamma, dbeta = F.group_norm_backward(dy, self._cache)
+        dx, dgamma, dbeta = F.group_norm_backward(dy, self._saved())
         self._cast_grads(dy, gamma=dgamma, beta=dbeta)
         return dx
 
@@ -534,7 +545,7 @@ class LayerNorm(Layer):
         return y
 
     def backward(self, dy):
-        dx, dgamma, dbeta = F.layer_norm_backward(dy, self._cache)
+        dx, dgamma, dbeta = F.layer_norm_backward(dy, self._saved())
         self._cast_grads(dy, gamma=dgamma, beta=dbeta)
         return dx
 
@@ -588,7 +599,7 @@ class Linear(Layer):
         return y
 
     def backward(self, dy):
-        dx, dw, db = F.linear_backward(dy, self._cache)
+        dx, dw, db = F.linear_backward(dy, self._saved())
         self._cast_grads(dy, weight=dw, bias=db)
         return dx
 
@@ -673,8 +684,8 @@ class WeightNormLinear(Layer):
         return y
 
     def backward(self, dy):
-        dx, dw, db = F.linear_backward(dy, self._cache)
-        dv, dg = F.weight_norm_backward(dw, self._wn_cache)
+        dx, dw, db = F.linear_backward(dy, self._saved())
+        dv, dg = F.weight_norm_backward(dw, self._saved("_wn_cache"))
         self._cast_grads(dy, v=dv, g=dg, bias=db)
         return dx
 

@@ -133,7 +133,7 @@ class _LSTMBase(Layer):
         dx : ndarray of shape (T, N, input_size)
             Also sets ``self.d_state = (dh_0, dc_0)`` and ``self.grads``.
         """
-        steps, W_x, W_h, out_dtype = self._cache
+        steps, W_x, W_h, out_dtype = self._saved()
         d_out = np.asarray(d_out, dtype=W_x.dtype)
         grads = {
             k: np.zeros(v.shape, dtype=d_out.dtype) for k, v in self.params.items()
@@ -492,7 +492,7 @@ class LayerNormRNN(Layer):
         Returns ``dx`` of shape (T, N, input_size) and sets ``self.d_state``
         (gradient of ``h_0``) and ``self.grads``.
         """
-        steps, W_xh, W_hh, out_dtype = self._cache
+        steps, W_xh, W_hh, out_dtype = self._saved()
         d_out = np.asarray(d_out, dtype=W_xh.dtype)
         grads = {
             k: np.zeros(v.shape, dtype=d_out.dtype) for k, v in self.params.items()

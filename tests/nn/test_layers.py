@@ -214,3 +214,44 @@ def test_train_and_eval_switch_modes():
 def test_bad_input_is_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def _every_layer_with_a_backward():
+    from skprep.nn import (
+        BNLSTM,
+        ConditionalBatchNorm,
+        LayerNormLSTM,
+        LayerNormRNN,
+        ReLU,
+        Sequential,
+        Tanh,
+    )
+
+    return [
+        (BatchNorm(4), (6, 4)),
+        (InstanceNorm(4), (2, 4, 3)),
+        (GroupNorm(2, 4), (2, 4)),
+        (LayerNorm(4), (2, 4)),
+        (Linear(4, 4), (2, 4)),
+        (WeightNormLinear(4, 4), (2, 4)),
+        (ConditionalBatchNorm(4, 2), (6, 4)),
+        (BNLSTM(4, 4), (3, 2, 4)),
+        (LayerNormLSTM(4, 4), (3, 2, 4)),
+        (LayerNormRNN(4, 4), (3, 2, 4)),
+        (ReLU(), (2, 4)),
+        (Tanh(), (2, 4)),
+        (Sequential(Linear(4, 4), ReLU()), (2, 4)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "layer, shape",
+    _every_layer_with_a_backward(),
+    ids=lambda v: type(v).__name__ if not isinstance(v, tuple) else str(v),
+)
+def test_backward_before_forward_says_so(layer, shape):
+    message = r"\.backward needs a forward pass first"
+    with pytest.raises(RuntimeError, match=message) as e:
+        layer.backward(np.ones(shape[:2] + (4,)))
+    assert "\n" not in str(e.value)
+    assert layer.grads == {}
