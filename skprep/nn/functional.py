@@ -38,6 +38,9 @@ values are exact in float64 up to 2**53.
 Parameters and running statistics are read as float64 whatever the input.
 """
 
+import contextlib
+import warnings
+
 import numpy as np
 
 from . import _core
@@ -87,8 +90,11 @@ def _forward(x, layout, gamma, beta, eps, out_dtype, stats=None, param_shape=Non
     eps = check_real(eps, "eps", low=0.0)
     batch = stats is None
     mean, var = _core.statistics(x, layout) if batch else stats
-    inv_std = 1.0 / np.sqrt(var + eps)
-    y = _core.normalize(x, layout, mean, inv_std, gamma, beta, out_dtype)
+    with np.errstate(divide="ignore"):
+        inv_std = 1.0 / np.sqrt(var + eps)
+    _warn_zero_variance(inv_std)
+    with _zero_variance_said(inv_std):
+        y = _core.normalize(x, layout, mean, inv_std, gamma, beta, out_dtype)
     cache = {
         "x": x,
         "layout": layout,
@@ -104,6 +110,28 @@ def _forward(x, layout, gamma, beta, eps, out_dtype, stats=None, param_shape=Non
     return y, cache
 
 
+def _warn_zero_variance(inv_std):
+    """Warn once per call where ``var + eps`` is 0 (only with eps=0): PyTorch
+    allows eps=0 and gives NaN or infinite outputs there, and so do we."""
+    bad = np.flatnonzero(~np.isfinite(inv_std))
+    if bad.size:
+        warnings.warn(
+            f"Zero variance with eps=0 in {bad.size} of {inv_std.size} normalised "
+            f"groups (first: flat index {bad[0]}); their outputs and gradients "
+            "are NaN or infinite, as in PyTorch. Use eps > 0 to avoid this.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def _zero_variance_said(inv_std):
+    """NumPy's own warnings silenced where the one above has been given: 0 * inf
+    is NaN by intent there, and one warning per call is enough."""
+    if np.isfinite(inv_std).all():
+        return contextlib.nullcontext()
+    return np.errstate(invalid="ignore", over="ignore")
+
+
 def _backward(dy, cache):
     x = cache["x"]
     dy = np.asarray(dy)
@@ -112,16 +140,17 @@ def _backward(dy, cache):
         raise ValueError(
             f"dy has shape {dy.shape}; the forward output had shape {x.shape}."
         )
-    dx, dgamma, dbeta = _core.backward(
-        dy.astype(x.dtype, copy=False),
-        x,
-        cache["layout"],
-        cache["mean"].reshape(-1),
-        cache["inv_std"],
-        cache["gamma"],
-        batch_statistics=cache["batch"],
-        out_dtype=cache["out_dtype"],
-    )
+    with _zero_variance_said(cache["inv_std"]):
+        dx, dgamma, dbeta = _core.backward(
+            dy.astype(x.dtype, copy=False),
+            x,
+            cache["layout"],
+            cache["mean"].reshape(-1),
+            cache["inv_std"],
+            cache["gamma"],
+            batch_statistics=cache["batch"],
+            out_dtype=cache["out_dtype"],
+        )
     shape = cache["param_shape"]
     dgamma = None if cache["gamma"] is None else dgamma.reshape(shape).astype(x.dtype)
     dbeta = dbeta.reshape(shape).astype(x.dtype) if cache["has_beta"] else None
@@ -160,7 +189,8 @@ def batch_norm_forward(
     gamma, beta : ndarray of shape (C,) or None
         Affine parameters; None skips the scale or the shift.
     eps : float, default=1e-5
-        Added to the variance.
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     training : bool, default=True
         True: normalise with the batch mean and biased batch variance. False:
         with ``running_mean`` and ``running_var`` (required then).
@@ -262,6 +292,8 @@ def layer_norm_forward(x, gamma, beta, *, normalized_ndim=1, eps=1e-5):
     normalized_ndim : int, default=1
         How many trailing axes form one normalised group.
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
 
     Returns
     -------
@@ -325,6 +357,8 @@ def group_norm_forward(x, gamma, beta, *, num_groups, eps=1e-5):
         Must divide C. ``num_groups=1`` is layer norm over (C, \\*spatial);
         ``num_groups=C`` is instance norm.
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
 
     Returns
     -------
@@ -382,6 +416,8 @@ def instance_norm_forward(
         N may be 0: the output is then empty too.
     gamma, beta : ndarray of shape (C,) or None
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     use_input_stats : bool, default=True
         True: each instance's own statistics (group norm with one channel per
         group). False: per-channel ``running_mean``/``running_var``, as in

@@ -254,7 +254,7 @@ class _RunningStats(Layer):
     def _setup(self, num_features, eps, momentum, affine, track_running_stats):
         """Store the settings batch and instance norm share; create their state."""
         self.num_features = check_int(num_features, "num_features")
-        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.eps = check_real(eps, "eps", low=0.0)
         self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, none=True)
         self.affine = check_bool(affine, "affine")
         self.params = _affine_params(self.num_features, self.affine)
@@ -305,6 +305,8 @@ class BatchNorm(_RunningStats):
     num_features : int
         Number of channels C.
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     momentum : float or None, default=0.1
         Weight of the newest batch in the running statistics; None averages all
         batches equally.
@@ -381,6 +383,8 @@ class InstanceNorm(_RunningStats):
     num_features : int
         Number of channels C.
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     momentum : float or None, default=0.1
     affine : bool, default=False
     track_running_stats : bool, default=False
@@ -443,6 +447,8 @@ class GroupNorm(Layer):
         Must divide ``num_channels``.
     num_channels : int
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     affine : bool, default=True
         Per-channel ``gamma`` and ``beta``.
 
@@ -468,7 +474,7 @@ class GroupNorm(Layer):
             )
         self.num_groups = num_groups
         self.num_channels = num_channels
-        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.eps = check_real(eps, "eps", low=0.0)
         self.affine = check_bool(affine, "affine")
         self.params = _affine_params(num_channels, self.affine)
 
@@ -497,6 +503,8 @@ class LayerNorm(Layer):
     normalized_shape : int or tuple of int
         Shape of the trailing axes normalised together.
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     elementwise_affine : bool, default=True
         Learn ``gamma`` (and ``beta``) of shape ``normalized_shape``.
     bias : bool, default=True
@@ -519,7 +527,7 @@ class LayerNorm(Layer):
     ):
         super().__init__()
         self.normalized_shape = check_shape(normalized_shape, "normalized_shape")
-        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.eps = check_real(eps, "eps", low=0.0)
         self.elementwise_affine = check_bool(elementwise_affine, "elementwise_affine")
         self.bias = check_bool(bias, "bias")
         if self.elementwise_affine:

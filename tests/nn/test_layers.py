@@ -255,3 +255,74 @@ def test_backward_before_forward_says_so(layer, shape):
         layer.backward(np.ones(shape[:2] + (4,)))
     assert "\n" not in str(e.value)
     assert layer.grads == {}
+
+
+def _norm_makers():
+    from skprep.nn import BNLSTM, ConditionalBatchNorm, LayerNormLSTM, LayerNormRNN
+
+    return {
+        "BatchNorm": lambda eps: BatchNorm(2, eps=eps),
+        "InstanceNorm": lambda eps: InstanceNorm(2, eps=eps),
+        "GroupNorm": lambda eps: GroupNorm(1, 2, eps=eps),
+        "LayerNorm": lambda eps: LayerNorm(2, eps=eps),
+        "ConditionalBatchNorm": lambda eps: ConditionalBatchNorm(2, 1, eps=eps),
+        "BNLSTM": lambda eps: BNLSTM(2, 2, eps=eps),
+        "LayerNormLSTM": lambda eps: LayerNormLSTM(2, 2, eps=eps),
+        "LayerNormRNN": lambda eps: LayerNormRNN(2, 2, eps=eps),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_norm_makers()))
+def test_every_norm_accepts_eps_zero_and_refuses_negative_eps(name):
+    make = _norm_makers()[name]
+    assert make(0).eps == 0.0
+    assert make(np.float32(0)).eps == 0.0
+    with pytest.raises(ValueError, match=r"eps must be finite and in \[0.0, inf\)"):
+        make(-1e-3)
+
+
+# Layer, input, and the axes its statistics are taken over (per the layer's
+# definition, written out here rather than read from the code).
+EPS_ZERO_CASES = {
+    "BatchNorm": (lambda: BatchNorm(2, eps=0), (0, 2)),
+    "InstanceNorm": (lambda: InstanceNorm(2, eps=0), (2,)),
+    "GroupNorm": (lambda: GroupNorm(1, 2, eps=0), (1, 2)),
+    "LayerNorm": (lambda: LayerNorm(3, eps=0), (2,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EPS_ZERO_CASES))
+def test_eps_zero_normalises_by_the_exact_standard_deviation(name):
+    make, axes = EPS_ZERO_CASES[name]
+    x = _rng(4).normal(5.0, 3.0, size=(4, 2, 3))
+    mean = x.mean(axis=axes, keepdims=True)
+    std = np.sqrt(((x - mean) ** 2).mean(axis=axes, keepdims=True))
+    assert_allclose(make().forward(x), (x - mean) / std, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(EPS_ZERO_CASES))
+def test_eps_zero_with_a_constant_group_warns_and_gives_nan_as_pytorch(name):
+    make, axes = EPS_ZERO_CASES[name]
+    layer = make()
+    x = _rng(4).normal(size=(4, 2, 3))
+    x[0] = 7.0  # sample 0 constant: every statistic that only sees it is 0
+    x[:, 0] = 7.0  # channel 0 constant: batch norm's statistic for it is 0
+    with pytest.warns(RuntimeWarning, match="Zero variance with eps=0"):
+        y = layer.forward(x)
+    constant = x.std(axis=axes, keepdims=True) == 0
+    assert constant.any() and not constant.all()
+    assert np.isnan(np.where(constant, y, np.nan)).all()
+    assert np.isfinite(np.where(constant, 0.0, y)).all()
+    with pytest.warns(RuntimeWarning):
+        layer.forward(x)
+    dx = layer.backward(np.ones_like(y))
+    assert np.isnan(np.where(constant, dx, np.nan)).all()
+
+
+def test_eps_zero_in_eval_mode_with_zero_running_variance_warns():
+    layer = BatchNorm(2, eps=0).eval()
+    layer.running_var = np.array([0.0, 4.0])
+    with pytest.warns(RuntimeWarning, match="1 of 2"):
+        y = layer.forward(np.array([[1.0, 2.0], [3.0, 6.0]]))
+    assert not np.isfinite(y[:, 0]).any()
+    assert_allclose(y[:, 1], [1.0, 3.0])
