@@ -195,7 +195,7 @@ def batch_norm_forward(
         True: normalise with the batch mean and biased batch variance. False:
         with ``running_mean`` and ``running_var`` (required then).
     running_mean, running_var : ndarray of shape (C,) or None
-        Statistics for ``training=False``.
+        Statistics for ``training=False``: finite, and the variance >= 0.
 
     Returns
     -------
@@ -209,8 +209,10 @@ def batch_norm_forward(
     Raises
     ------
     ValueError
-        On a shape mismatch, or in training mode with at most one value per
-        channel (a batch variance of one value is undefined).
+        On a shape mismatch, in training mode with at most one value per
+        channel (a batch variance of one value is undefined), or in evaluation
+        mode with a NaN or infinite running statistic or a negative running
+        variance (naming the argument and channel).
     TypeError
         On a dtype that is not real numbers.
 
@@ -257,6 +259,15 @@ def _running(value, c, name):
     value = np.asarray(value, dtype=np.float64)
     if value.shape != (c,):
         raise ValueError(f"{name} has shape {value.shape}; expected ({c},).")
+    if not np.isfinite(value).all():
+        bad = int(np.flatnonzero(~np.isfinite(value))[0])
+        raise ValueError(f"{name} is NaN or infinite for channel {bad}.")
+    if name == "running_var" and (value < 0).any():
+        bad = int(np.flatnonzero(value < 0)[0])
+        raise ValueError(
+            f"running_var is negative for channel {bad} ({value[bad]!r}); "
+            "variances must be >= 0."
+        )
     return value
 
 
@@ -423,6 +434,7 @@ def instance_norm_forward(
         group). False: per-channel ``running_mean``/``running_var``, as in
         evaluation mode with tracked statistics.
     running_mean, running_var : ndarray of shape (C,) or None
+        Finite, and the variance >= 0 (ValueError naming the channel otherwise).
 
     Returns
     -------

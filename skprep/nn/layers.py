@@ -159,8 +159,12 @@ class Layer:
         Raises
         ------
         ValueError
-            On missing or unexpected keys (naming them), or a value whose shape
-            differs from what the layer needs (naming the key and both shapes).
+            On missing or unexpected keys (naming them), a value whose shape
+            differs from what the layer needs (naming the key and both shapes),
+            a running mean or variance that is NaN or infinite, a negative
+            running variance, or a batch count that is not a whole number >= 0
+            (naming the key). A missing ``num_batches_tracked`` is not an error:
+            as in PyTorch (checkpoints from before 0.4.1), it loads as 0.
         TypeError
             On a value that does not hold real numbers.
         """
@@ -198,6 +202,7 @@ class Layer:
                     f"State {key!r} has shape {new.shape}; this layer needs "
                     f"{tuple('any' if w is None else w for w in want)}."
                 )
+            _check_state_values(name, key, new)
             loaded[name] = np.array(new, dtype=value.dtype, copy=True)
         for name, value in loaded.items():
             if name in self.params:
@@ -223,6 +228,31 @@ class Layer:
         self.grads = {
             k: np.asarray(v, dtype=work) for k, v in grads.items() if v is not None
         }
+
+
+def _check_state_values(name, key, value):
+    """Refuse loaded buffers that would give NaN outputs or a wrong count.
+
+    Running means must be finite and running variances finite and >= 0 (a
+    negative one makes ``sqrt(var + eps)`` NaN); batch counters must be whole
+    numbers >= 0 (they set the momentum=None average and would be truncated).
+    """
+    if name.startswith(("running_mean", "running_var")):
+        if not np.isfinite(value).all():
+            raise ValueError(f"State {key!r} holds NaN or infinite values.")
+        if name.startswith("running_var") and (value < 0).any():
+            raise ValueError(
+                f"State {key!r} holds a negative variance ({float(value.min())}); "
+                "variances must be >= 0."
+            )
+    elif name in ("num_batches_tracked", "steps_tracked"):
+        if (
+            not (np.isfinite(value).all() and (value == np.round(value)).all())
+            or (value < 0).any()
+        ):
+            raise ValueError(
+                f"State {key!r} must hold whole numbers >= 0 (a count of batches)."
+            )
 
 
 def _affine_params(num_features, affine):
@@ -295,6 +325,13 @@ class _RunningStats(Layer):
 
     def _gamma_beta(self):
         return self.params.get("gamma"), self.params.get("beta")
+
+    def _from_torch(self, state):
+        # Checkpoints from before PyTorch 0.4.1 have no num_batches_tracked;
+        # PyTorch loads them with a count of 0, and so do we.
+        if self.num_batches_tracked is not None and "num_batches_tracked" not in state:
+            state["num_batches_tracked"] = np.array(0, dtype=np.int64)
+        return super()._from_torch(state)
 
 
 class BatchNorm(_RunningStats):
