@@ -531,27 +531,51 @@ def weight_norm_backward(dw, cache):
 
 
 def linear_forward(x, w, b):
-    """Dense layer ``y = x @ w.T + b``.
+    """Dense layer ``y = x @ w.T + b`` over the last axis, as ``torch.nn.Linear``.
 
     Parameters
     ----------
-    x : ndarray of shape (N, in_features)
-        Any real dtype (see the dtype policy above).
+    x : ndarray of shape (\\*, in_features)
+        Any number of leading axes (none: a single vector); any real dtype (see
+        the dtype policy above).
     w : ndarray of shape (out_features, in_features)
     b : ndarray of shape (out_features,) or None
 
     Returns
     -------
-    y : ndarray of shape (N, out_features)
+    y : ndarray of shape (\\*, out_features)
+        The leading axes of ``x`` kept.
     cache : dict
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is 0-d or its last axis is not ``in_features``, or ``w`` or
+        ``b`` has the wrong shape (naming the argument and the shapes).
+    TypeError
+        On a dtype that is not real numbers.
     """
     x, out = _prepare(x)
-    w = np.asarray(w, dtype=x.dtype)
-    y = x @ w.T
+    w = np.asarray(w)
+    _core.working_dtype(w, "w")
+    if w.ndim != 2:
+        raise ValueError(
+            f"w must have shape (out_features, in_features); got {w.shape}."
+        )
+    n_out, n_in = w.shape
+    if x.ndim < 1 or x.shape[-1] != n_in:
+        raise ValueError(f"linear expects x of shape (*, {n_in}); got shape {x.shape}.")
+    if b is not None and np.shape(b) != (n_out,):
+        raise ValueError(f"b has shape {np.shape(b)}; expected ({n_out},).")
+    w = w.astype(x.dtype, copy=False)
+    rows = x.reshape(-1, n_in)  # the leading axes as one batch axis
+    y = rows @ w.T
     if b is not None:
         y += np.asarray(b, dtype=x.dtype)
+    y = y.reshape(x.shape[:-1] + (n_out,))
     return y.astype(out, copy=False), {
-        "x": x,
+        "x": rows,
+        "x_shape": x.shape,
         "w": w,
         "has_bias": b is not None,
         "out_dtype": out,
@@ -559,11 +583,31 @@ def linear_forward(x, w, b):
 
 
 def linear_backward(dy, cache):
-    """Gradients of :func:`linear_forward`: ``(dx, dw, db)``."""
+    """Gradients of :func:`linear_forward`.
+
+    Parameters
+    ----------
+    dy : ndarray of shape (\\*, out_features)
+        Shaped like the forward output.
+    cache : dict from :func:`linear_forward`
+
+    Returns
+    -------
+    dx : ndarray of shape (\\*, in_features)
+    dw : ndarray of shape (out_features, in_features)
+        Summed over every leading axis.
+    db : ndarray of shape (out_features,) or None
+    """
     dy = np.asarray(dy)
     _core.working_dtype(dy, "dy")
-    dy = dy.astype(cache["x"].dtype, copy=False)
-    dx = dy @ cache["w"]
-    dw = dy.T @ cache["x"]
+    x, w = cache["x"], cache["w"]
+    expected = cache["x_shape"][:-1] + (w.shape[0],)
+    if dy.shape != expected:
+        raise ValueError(
+            f"dy has shape {dy.shape}; the forward output had shape {expected}."
+        )
+    dy = dy.astype(x.dtype, copy=False).reshape(-1, w.shape[0])
+    dx = (dy @ w).reshape(cache["x_shape"])
+    dw = dy.T @ x
     db = dy.sum(axis=0) if cache["has_bias"] else None
     return dx.astype(cache["out_dtype"], copy=False), dw, db

@@ -596,9 +596,9 @@ class LayerNorm(Layer):
 
 
 def _check_features(x, in_features, name):
-    if np.ndim(x) != 2 or np.shape(x)[1] != in_features:
+    if np.ndim(x) < 1 or np.shape(x)[-1] != in_features:
         raise ValueError(
-            f"{name} expects input of shape (N, {in_features}); got shape "
+            f"{name} expects input of shape (*, {in_features}); got shape "
             f"{np.shape(x)}."
         )
 
@@ -611,6 +611,15 @@ class Linear(Layer):
     in_features, out_features : int
     bias : bool, default=True
     random_state : int, RandomState instance or None, default=None
+
+    Notes
+    -----
+    Shapes, as ``torch.nn.Linear``: ``forward`` takes ``x`` of shape
+    ``(*, in_features)`` (any leading axes, or none) and returns
+    ``(*, out_features)``; ``backward`` takes ``dy`` of the output's shape,
+    returns ``dx`` of the input's shape, and sums the parameter gradients over
+    every leading axis. A last axis other than ``in_features`` or a 0-d input
+    raises ValueError.
 
     Examples
     --------
@@ -663,6 +672,15 @@ class WeightNormLinear(Layer):
     params : dict
         ``"v"`` (out_features, in_features), ``"g"`` (out_features,) initialised to
         the row norms of ``v`` (so that ``w == v`` at first), ``"bias"``.
+
+    Notes
+    -----
+    Shapes, as ``torch.nn.Linear``: ``forward`` takes ``x`` of shape
+    ``(*, in_features)`` (any leading axes, or none) and returns
+    ``(*, out_features)``; ``backward`` takes ``dy`` of the output's shape,
+    returns ``dx`` of the input's shape, and sums the parameter gradients over
+    every leading axis. A last axis other than ``in_features`` or a 0-d input
+    raises ValueError.
 
     Examples
     --------
@@ -742,8 +760,8 @@ class WeightNormLinear(Layer):
 
         Parameters
         ----------
-        x : ndarray of shape (N, in_features)
-            A representative batch.
+        x : ndarray of shape (\\*, in_features)
+            A representative batch; every leading axis counts as a sample.
         eps : float, default=1e-8
             Guards against a zero standard deviation.
 
@@ -754,7 +772,7 @@ class WeightNormLinear(Layer):
         _check_features(x, self.in_features, "WeightNormLinear")
         v = self.params["v"]
         t = (
-            np.asarray(x, dtype=np.float64)
+            np.asarray(x, dtype=np.float64).reshape(-1, self.in_features)
             @ (v / np.linalg.norm(v, axis=1, keepdims=True)).T
         )
         mean, std = t.mean(axis=0), t.std(axis=0)

@@ -208,7 +208,7 @@ def test_train_and_eval_switch_modes():
         (lambda: GroupNorm(2, 4).forward(np.ones((2, 6, 3))), "4 channels"),
         (lambda: LayerNorm(4).forward(np.ones((2, 5))), "trailing shape"),
         (lambda: InstanceNorm(2).forward(np.ones((3, 2))), "spatial"),
-        (lambda: WeightNormLinear(3, 2).forward(np.ones((2, 4))), r"\(N, 3\)"),
+        (lambda: WeightNormLinear(3, 2).forward(np.ones((2, 4))), r"\(\*, 3\)"),
     ],
 )
 def test_bad_input_is_named(call, message):
@@ -326,3 +326,72 @@ def test_eps_zero_in_eval_mode_with_zero_running_variance_warns():
         y = layer.forward(np.array([[1.0, 2.0], [3.0, 6.0]]))
     assert not np.isfinite(y[:, 0]).any()
     assert_allclose(y[:, 1], [1.0, 3.0])
+
+
+DENSE = {
+    "Linear": lambda: Linear(4, 3, random_state=0),
+    "WeightNormLinear": lambda: WeightNormLinear(4, 3, random_state=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DENSE))
+@pytest.mark.parametrize("leading", [(), (5,), (2, 3), (2, 1, 3)])
+def test_dense_layers_take_any_leading_axes(name, leading):
+    layer = DENSE[name]()
+    for key in layer.params:  # away from the initial w == v
+        layer.params[key] = layer.params[key] + _rng(2).normal(
+            0, 0.2, layer.params[key].shape
+        )
+    x = _rng(5).normal(size=leading + (4,))
+    # Reference weight from its definition: w = g * v / ||v|| per output row.
+    if name == "Linear":
+        w = layer.params["weight"]
+    else:
+        v, g = layer.params["v"], layer.params["g"]
+        w = g[:, None] * v / np.sqrt(np.sum(v * v, axis=1, keepdims=True))
+    expected = np.einsum("...i,oi->...o", x, w) + layer.params["bias"]
+    y = layer.forward(x)
+    assert y.shape == leading + (3,)
+    assert_allclose(y, expected, rtol=1e-12, atol=1e-13)
+    _layer_gradcheck(layer, x)
+    # The same rows flattened into one batch give the same gradients.
+    flat = DENSE[name]()
+    flat.load_state_dict(layer.state_dict())
+    dy = _rng(6).normal(size=leading + (3,))
+    layer.forward(x)
+    dx = layer.backward(dy)
+    flat.forward(x.reshape(-1, 4))
+    dx_flat = flat.backward(dy.reshape(-1, 3))
+    assert_allclose(dx, dx_flat.reshape(x.shape), rtol=1e-14)
+    for key in layer.grads:
+        assert_allclose(layer.grads[key], flat.grads[key], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(DENSE))
+def test_dense_layers_keep_float32_with_leading_axes(name):
+    layer = DENSE[name]()
+    x = _rng().normal(size=(2, 3, 4)).astype(np.float32)
+    y = layer.forward(x)
+    dx = layer.backward(np.ones_like(y))
+    assert y.dtype == dx.dtype == np.float32 and dx.shape == x.shape
+    assert all(g.dtype == np.float32 for g in layer.grads.values())
+
+
+@pytest.mark.parametrize("name", sorted(DENSE))
+def test_dense_layers_name_bad_shapes(name):
+    layer = DENSE[name]()
+    with pytest.raises(ValueError, match=r"\(\*, 4\); got shape \(\)"):
+        layer.forward(np.float64(1.0))
+    with pytest.raises(ValueError, match=r"\(\*, 4\); got shape \(2, 4, 3\)"):
+        layer.forward(np.ones((2, 4, 3)))
+    layer.forward(np.ones((2, 5, 4)))
+    with pytest.raises(ValueError, match=r"forward output had shape \(2, 5, 3\)"):
+        layer.backward(np.ones((10, 3)))
+
+
+def test_weight_norm_data_init_counts_every_leading_axis_as_a_sample():
+    layer = WeightNormLinear(6, 4, random_state=1)
+    x = _rng(3).normal(3.0, 2.0, size=(20, 25, 6))
+    y = layer.data_init(x).forward(x)
+    assert_allclose(y.mean(axis=(0, 1)), 0.0, atol=1e-10)
+    assert_allclose(y.std(axis=(0, 1)), 1.0, rtol=1e-6)
