@@ -31,6 +31,8 @@ class ConditionalBatchNorm(_RunningStats):
     cond_features : int
         Width D of the conditioning input ``c`` of shape (N, D).
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     momentum : float or None, default=0.1
         Running-statistics rule of :class:`~skprep.nn.BatchNorm`.
 
@@ -72,7 +74,7 @@ class ConditionalBatchNorm(_RunningStats):
         cond_features = check_int(cond_features, "cond_features")
         self.num_features = num_features
         self.cond_features = cond_features
-        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.eps = check_real(eps, "eps", low=0.0)
         self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, none=True)
         self.params = {
             "gamma": np.ones(num_features),
@@ -123,7 +125,7 @@ class ConditionalBatchNorm(_RunningStats):
 
     def backward(self, dy):
         """Return ``(dx, dc)`` and fill ``grads``."""
-        x_hat, norm_cache, gamma, c, out_dtype = self._cache
+        x_hat, norm_cache, gamma, c, out_dtype = self._saved()
         dy = np.asarray(dy, dtype=x_hat.dtype)
         c = c.astype(x_hat.dtype, copy=False)
         spatial = tuple(range(2, dy.ndim))

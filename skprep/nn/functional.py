@@ -38,6 +38,9 @@ values are exact in float64 up to 2**53.
 Parameters and running statistics are read as float64 whatever the input.
 """
 
+import contextlib
+import warnings
+
 import numpy as np
 
 from . import _core
@@ -87,8 +90,11 @@ def _forward(x, layout, gamma, beta, eps, out_dtype, stats=None, param_shape=Non
     eps = check_real(eps, "eps", low=0.0)
     batch = stats is None
     mean, var = _core.statistics(x, layout) if batch else stats
-    inv_std = 1.0 / np.sqrt(var + eps)
-    y = _core.normalize(x, layout, mean, inv_std, gamma, beta, out_dtype)
+    with np.errstate(divide="ignore"):
+        inv_std = 1.0 / np.sqrt(var + eps)
+    _warn_zero_variance(inv_std)
+    with _zero_variance_said(inv_std):
+        y = _core.normalize(x, layout, mean, inv_std, gamma, beta, out_dtype)
     cache = {
         "x": x,
         "layout": layout,
@@ -104,6 +110,28 @@ def _forward(x, layout, gamma, beta, eps, out_dtype, stats=None, param_shape=Non
     return y, cache
 
 
+def _warn_zero_variance(inv_std):
+    """Warn once per call where ``var + eps`` is 0 (only with eps=0): PyTorch
+    allows eps=0 and gives NaN or infinite outputs there, and so do we."""
+    bad = np.flatnonzero(~np.isfinite(inv_std))
+    if bad.size:
+        warnings.warn(
+            f"Zero variance with eps=0 in {bad.size} of {inv_std.size} normalised "
+            f"groups (first: flat index {bad[0]}); their outputs and gradients "
+            "are NaN or infinite, as in PyTorch. Use eps > 0 to avoid this.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def _zero_variance_said(inv_std):
+    """NumPy's own warnings silenced where the one above has been given: 0 * inf
+    is NaN by intent there, and one warning per call is enough."""
+    if np.isfinite(inv_std).all():
+        return contextlib.nullcontext()
+    return np.errstate(invalid="ignore", over="ignore")
+
+
 def _backward(dy, cache):
     x = cache["x"]
     dy = np.asarray(dy)
@@ -112,16 +140,17 @@ def _backward(dy, cache):
         raise ValueError(
             f"dy has shape {dy.shape}; the forward output had shape {x.shape}."
         )
-    dx, dgamma, dbeta = _core.backward(
-        dy.astype(x.dtype, copy=False),
-        x,
-        cache["layout"],
-        cache["mean"].reshape(-1),
-        cache["inv_std"],
-        cache["gamma"],
-        batch_statistics=cache["batch"],
-        out_dtype=cache["out_dtype"],
-    )
+    with _zero_variance_said(cache["inv_std"]):
+        dx, dgamma, dbeta = _core.backward(
+            dy.astype(x.dtype, copy=False),
+            x,
+            cache["layout"],
+            cache["mean"].reshape(-1),
+            cache["inv_std"],
+            cache["gamma"],
+            batch_statistics=cache["batch"],
+            out_dtype=cache["out_dtype"],
+        )
     shape = cache["param_shape"]
     dgamma = None if cache["gamma"] is None else dgamma.reshape(shape).astype(x.dtype)
     dbeta = dbeta.reshape(shape).astype(x.dtype) if cache["has_beta"] else None
@@ -160,12 +189,13 @@ def batch_norm_forward(
     gamma, beta : ndarray of shape (C,) or None
         Affine parameters; None skips the scale or the shift.
     eps : float, default=1e-5
-        Added to the variance.
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     training : bool, default=True
         True: normalise with the batch mean and biased batch variance. False:
         with ``running_mean`` and ``running_var`` (required then).
     running_mean, running_var : ndarray of shape (C,) or None
-        Statistics for ``training=False``.
+        Statistics for ``training=False``: finite, and the variance >= 0.
 
     Returns
     -------
@@ -179,8 +209,10 @@ def batch_norm_forward(
     Raises
     ------
     ValueError
-        On a shape mismatch, or in training mode with at most one value per
-        channel (a batch variance of one value is undefined).
+        On a shape mismatch, in training mode with at most one value per
+        channel (a batch variance of one value is undefined), or in evaluation
+        mode with a NaN or infinite running statistic or a negative running
+        variance (naming the argument and channel).
     TypeError
         On a dtype that is not real numbers.
 
@@ -227,6 +259,15 @@ def _running(value, c, name):
     value = np.asarray(value, dtype=np.float64)
     if value.shape != (c,):
         raise ValueError(f"{name} has shape {value.shape}; expected ({c},).")
+    if not np.isfinite(value).all():
+        bad = int(np.flatnonzero(~np.isfinite(value))[0])
+        raise ValueError(f"{name} is NaN or infinite for channel {bad}.")
+    if name == "running_var" and (value < 0).any():
+        bad = int(np.flatnonzero(value < 0)[0])
+        raise ValueError(
+            f"running_var is negative for channel {bad} ({value[bad]!r}); "
+            "variances must be >= 0."
+        )
     return value
 
 
@@ -262,6 +303,8 @@ def layer_norm_forward(x, gamma, beta, *, normalized_ndim=1, eps=1e-5):
     normalized_ndim : int, default=1
         How many trailing axes form one normalised group.
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
 
     Returns
     -------
@@ -325,6 +368,8 @@ def group_norm_forward(x, gamma, beta, *, num_groups, eps=1e-5):
         Must divide C. ``num_groups=1`` is layer norm over (C, \\*spatial);
         ``num_groups=C`` is instance norm.
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
 
     Returns
     -------
@@ -382,11 +427,14 @@ def instance_norm_forward(
         N may be 0: the output is then empty too.
     gamma, beta : ndarray of shape (C,) or None
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     use_input_stats : bool, default=True
         True: each instance's own statistics (group norm with one channel per
         group). False: per-channel ``running_mean``/``running_var``, as in
         evaluation mode with tracked statistics.
     running_mean, running_var : ndarray of shape (C,) or None
+        Finite, and the variance >= 0 (ValueError naming the channel otherwise).
 
     Returns
     -------
@@ -483,27 +531,51 @@ def weight_norm_backward(dw, cache):
 
 
 def linear_forward(x, w, b):
-    """Dense layer ``y = x @ w.T + b``.
+    """Dense layer ``y = x @ w.T + b`` over the last axis, as ``torch.nn.Linear``.
 
     Parameters
     ----------
-    x : ndarray of shape (N, in_features)
-        Any real dtype (see the dtype policy above).
+    x : ndarray of shape (\\*, in_features)
+        Any number of leading axes (none: a single vector); any real dtype (see
+        the dtype policy above).
     w : ndarray of shape (out_features, in_features)
     b : ndarray of shape (out_features,) or None
 
     Returns
     -------
-    y : ndarray of shape (N, out_features)
+    y : ndarray of shape (\\*, out_features)
+        The leading axes of ``x`` kept.
     cache : dict
+
+    Raises
+    ------
+    ValueError
+        If ``x`` is 0-d or its last axis is not ``in_features``, or ``w`` or
+        ``b`` has the wrong shape (naming the argument and the shapes).
+    TypeError
+        On a dtype that is not real numbers.
     """
     x, out = _prepare(x)
-    w = np.asarray(w, dtype=x.dtype)
-    y = x @ w.T
+    w = np.asarray(w)
+    _core.working_dtype(w, "w")
+    if w.ndim != 2:
+        raise ValueError(
+            f"w must have shape (out_features, in_features); got {w.shape}."
+        )
+    n_out, n_in = w.shape
+    if x.ndim < 1 or x.shape[-1] != n_in:
+        raise ValueError(f"linear expects x of shape (*, {n_in}); got shape {x.shape}.")
+    if b is not None and np.shape(b) != (n_out,):
+        raise ValueError(f"b has shape {np.shape(b)}; expected ({n_out},).")
+    w = w.astype(x.dtype, copy=False)
+    rows = x.reshape(-1, n_in)  # the leading axes as one batch axis
+    y = rows @ w.T
     if b is not None:
         y += np.asarray(b, dtype=x.dtype)
+    y = y.reshape(x.shape[:-1] + (n_out,))
     return y.astype(out, copy=False), {
-        "x": x,
+        "x": rows,
+        "x_shape": x.shape,
         "w": w,
         "has_bias": b is not None,
         "out_dtype": out,
@@ -511,11 +583,31 @@ def linear_forward(x, w, b):
 
 
 def linear_backward(dy, cache):
-    """Gradients of :func:`linear_forward`: ``(dx, dw, db)``."""
+    """Gradients of :func:`linear_forward`.
+
+    Parameters
+    ----------
+    dy : ndarray of shape (\\*, out_features)
+        Shaped like the forward output.
+    cache : dict from :func:`linear_forward`
+
+    Returns
+    -------
+    dx : ndarray of shape (\\*, in_features)
+    dw : ndarray of shape (out_features, in_features)
+        Summed over every leading axis.
+    db : ndarray of shape (out_features,) or None
+    """
     dy = np.asarray(dy)
     _core.working_dtype(dy, "dy")
-    dy = dy.astype(cache["x"].dtype, copy=False)
-    dx = dy @ cache["w"]
-    dw = dy.T @ cache["x"]
+    x, w = cache["x"], cache["w"]
+    expected = cache["x_shape"][:-1] + (w.shape[0],)
+    if dy.shape != expected:
+        raise ValueError(
+            f"dy has shape {dy.shape}; the forward output had shape {expected}."
+        )
+    dy = dy.astype(x.dtype, copy=False).reshape(-1, w.shape[0])
+    dx = (dy @ w).reshape(cache["x_shape"])
+    dw = dy.T @ x
     db = dy.sum(axis=0) if cache["has_bias"] else None
     return dx.astype(cache["out_dtype"], copy=False), dw, db

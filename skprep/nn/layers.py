@@ -159,8 +159,12 @@ class Layer:
         Raises
         ------
         ValueError
-            On missing or unexpected keys (naming them), or a value whose shape
-            differs from what the layer needs (naming the key and both shapes).
+            On missing or unexpected keys (naming them), a value whose shape
+            differs from what the layer needs (naming the key and both shapes),
+            a running mean or variance that is NaN or infinite, a negative
+            running variance, or a batch count that is not a whole number >= 0
+            (naming the key). A missing ``num_batches_tracked`` is not an error:
+            as in PyTorch (checkpoints from before 0.4.1), it loads as 0.
         TypeError
             On a value that does not hold real numbers.
         """
@@ -198,6 +202,7 @@ class Layer:
                     f"State {key!r} has shape {new.shape}; this layer needs "
                     f"{tuple('any' if w is None else w for w in want)}."
                 )
+            _check_state_values(name, key, new)
             loaded[name] = np.array(new, dtype=value.dtype, copy=True)
         for name, value in loaded.items():
             if name in self.params:
@@ -206,12 +211,48 @@ class Layer:
                 setattr(self, name, value)
         return self
 
+    def _saved(self, name="_cache"):
+        """What the last ``forward`` kept for ``backward``; a one-line error
+        when ``forward`` has not run."""
+        try:
+            return getattr(self, name)
+        except AttributeError:
+            raise RuntimeError(
+                f"{type(self).__name__}.backward needs a forward pass first: call "
+                "forward on the batch (in training mode to train) before backward."
+            ) from None
+
     def _cast_grads(self, dy, **grads):
         """Store the parameter gradients in the working dtype of ``dy``."""
         work = _core.working_dtype(dy, "dy")
         self.grads = {
             k: np.asarray(v, dtype=work) for k, v in grads.items() if v is not None
         }
+
+
+def _check_state_values(name, key, value):
+    """Refuse loaded buffers that would give NaN outputs or a wrong count.
+
+    Running means must be finite and running variances finite and >= 0 (a
+    negative one makes ``sqrt(var + eps)`` NaN); batch counters must be whole
+    numbers >= 0 (they set the momentum=None average and would be truncated).
+    """
+    if name.startswith(("running_mean", "running_var")):
+        if not np.isfinite(value).all():
+            raise ValueError(f"State {key!r} holds NaN or infinite values.")
+        if name.startswith("running_var") and (value < 0).any():
+            raise ValueError(
+                f"State {key!r} holds a negative variance ({float(value.min())}); "
+                "variances must be >= 0."
+            )
+    elif name in ("num_batches_tracked", "steps_tracked"):
+        if (
+            not (np.isfinite(value).all() and (value == np.round(value)).all())
+            or (value < 0).any()
+        ):
+            raise ValueError(
+                f"State {key!r} must hold whole numbers >= 0 (a count of batches)."
+            )
 
 
 def _affine_params(num_features, affine):
@@ -243,7 +284,7 @@ class _RunningStats(Layer):
     def _setup(self, num_features, eps, momentum, affine, track_running_stats):
         """Store the settings batch and instance norm share; create their state."""
         self.num_features = check_int(num_features, "num_features")
-        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.eps = check_real(eps, "eps", low=0.0)
         self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, none=True)
         self.affine = check_bool(affine, "affine")
         self.params = _affine_params(self.num_features, self.affine)
@@ -285,6 +326,13 @@ class _RunningStats(Layer):
     def _gamma_beta(self):
         return self.params.get("gamma"), self.params.get("beta")
 
+    def _from_torch(self, state):
+        # Checkpoints from before PyTorch 0.4.1 have no num_batches_tracked;
+        # PyTorch loads them with a count of 0, and so do we.
+        if self.num_batches_tracked is not None and "num_batches_tracked" not in state:
+            state["num_batches_tracked"] = np.array(0, dtype=np.int64)
+        return super()._from_torch(state)
+
 
 class BatchNorm(_RunningStats):
     """Batch normalization over (N, C), (N, C, L) or (N, C, H, W).
@@ -294,6 +342,8 @@ class BatchNorm(_RunningStats):
     num_features : int
         Number of channels C.
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     momentum : float or None, default=0.1
         Weight of the newest batch in the running statistics; None averages all
         batches equally.
@@ -357,7 +407,7 @@ class BatchNorm(_RunningStats):
         return y
 
     def backward(self, dy):
-        dx, dgamma, dbeta = F.batch_norm_backward(dy, self._cache)
+        dx, dgamma, dbeta = F.batch_norm_backward(dy, self._saved())
         self._cast_grads(dy, gamma=dgamma, beta=dbeta)
         return dx
 
@@ -370,6 +420,8 @@ class InstanceNorm(_RunningStats):
     num_features : int
         Number of channels C.
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     momentum : float or None, default=0.1
     affine : bool, default=False
     track_running_stats : bool, default=False
@@ -418,7 +470,7 @@ class InstanceNorm(_RunningStats):
         return y
 
     def backward(self, dy):
-        dx, dgamma, dbeta = F.instance_norm_backward(dy, self._cache)
+        dx, dgamma, dbeta = F.instance_norm_backward(dy, self._saved())
         self._cast_grads(dy, gamma=dgamma, beta=dbeta)
         return dx
 
@@ -432,6 +484,8 @@ class GroupNorm(Layer):
         Must divide ``num_channels``.
     num_channels : int
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     affine : bool, default=True
         Per-channel ``gamma`` and ``beta``.
 
@@ -457,7 +511,7 @@ class GroupNorm(Layer):
             )
         self.num_groups = num_groups
         self.num_channels = num_channels
-        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.eps = check_real(eps, "eps", low=0.0)
         self.affine = check_bool(affine, "affine")
         self.params = _affine_params(num_channels, self.affine)
 
@@ -473,7 +527,7 @@ class GroupNorm(Layer):
         return y
 
     def backward(self, dy):
-        dx, dgamma, dbeta = F.group_norm_backward(dy, self._cache)
+        dx, dgamma, dbeta = F.group_norm_backward(dy, self._saved())
         self._cast_grads(dy, gamma=dgamma, beta=dbeta)
         return dx
 
@@ -486,6 +540,8 @@ class LayerNorm(Layer):
     normalized_shape : int or tuple of int
         Shape of the trailing axes normalised together.
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     elementwise_affine : bool, default=True
         Learn ``gamma`` (and ``beta``) of shape ``normalized_shape``.
     bias : bool, default=True
@@ -508,7 +564,7 @@ class LayerNorm(Layer):
     ):
         super().__init__()
         self.normalized_shape = check_shape(normalized_shape, "normalized_shape")
-        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.eps = check_real(eps, "eps", low=0.0)
         self.elementwise_affine = check_bool(elementwise_affine, "elementwise_affine")
         self.bias = check_bool(bias, "bias")
         if self.elementwise_affine:
@@ -534,15 +590,15 @@ class LayerNorm(Layer):
         return y
 
     def backward(self, dy):
-        dx, dgamma, dbeta = F.layer_norm_backward(dy, self._cache)
+        dx, dgamma, dbeta = F.layer_norm_backward(dy, self._saved())
         self._cast_grads(dy, gamma=dgamma, beta=dbeta)
         return dx
 
 
 def _check_features(x, in_features, name):
-    if np.ndim(x) != 2 or np.shape(x)[1] != in_features:
+    if np.ndim(x) < 1 or np.shape(x)[-1] != in_features:
         raise ValueError(
-            f"{name} expects input of shape (N, {in_features}); got shape "
+            f"{name} expects input of shape (*, {in_features}); got shape "
             f"{np.shape(x)}."
         )
 
@@ -555,6 +611,15 @@ class Linear(Layer):
     in_features, out_features : int
     bias : bool, default=True
     random_state : int, RandomState instance or None, default=None
+
+    Notes
+    -----
+    Shapes, as ``torch.nn.Linear``: ``forward`` takes ``x`` of shape
+    ``(*, in_features)`` (any leading axes, or none) and returns
+    ``(*, out_features)``; ``backward`` takes ``dy`` of the output's shape,
+    returns ``dx`` of the input's shape, and sums the parameter gradients over
+    every leading axis. A last axis other than ``in_features`` or a 0-d input
+    raises ValueError.
 
     Examples
     --------
@@ -588,7 +653,7 @@ class Linear(Layer):
         return y
 
     def backward(self, dy):
-        dx, dw, db = F.linear_backward(dy, self._cache)
+        dx, dw, db = F.linear_backward(dy, self._saved())
         self._cast_grads(dy, weight=dw, bias=db)
         return dx
 
@@ -607,6 +672,15 @@ class WeightNormLinear(Layer):
     params : dict
         ``"v"`` (out_features, in_features), ``"g"`` (out_features,) initialised to
         the row norms of ``v`` (so that ``w == v`` at first), ``"bias"``.
+
+    Notes
+    -----
+    Shapes, as ``torch.nn.Linear``: ``forward`` takes ``x`` of shape
+    ``(*, in_features)`` (any leading axes, or none) and returns
+    ``(*, out_features)``; ``backward`` takes ``dy`` of the output's shape,
+    returns ``dx`` of the input's shape, and sums the parameter gradients over
+    every leading axis. A last axis other than ``in_features`` or a 0-d input
+    raises ValueError.
 
     Examples
     --------
@@ -673,8 +747,8 @@ class WeightNormLinear(Layer):
         return y
 
     def backward(self, dy):
-        dx, dw, db = F.linear_backward(dy, self._cache)
-        dv, dg = F.weight_norm_backward(dw, self._wn_cache)
+        dx, dw, db = F.linear_backward(dy, self._saved())
+        dv, dg = F.weight_norm_backward(dw, self._saved("_wn_cache"))
         self._cast_grads(dy, v=dv, g=dg, bias=db)
         return dx
 
@@ -686,8 +760,8 @@ class WeightNormLinear(Layer):
 
         Parameters
         ----------
-        x : ndarray of shape (N, in_features)
-            A representative batch.
+        x : ndarray of shape (\\*, in_features)
+            A representative batch; every leading axis counts as a sample.
         eps : float, default=1e-8
             Guards against a zero standard deviation.
 
@@ -698,7 +772,7 @@ class WeightNormLinear(Layer):
         _check_features(x, self.in_features, "WeightNormLinear")
         v = self.params["v"]
         t = (
-            np.asarray(x, dtype=np.float64)
+            np.asarray(x, dtype=np.float64).reshape(-1, self.in_features)
             @ (v / np.linalg.norm(v, axis=1, keepdims=True)).T
         )
         mean, std = t.mean(axis=0), t.std(axis=0)

@@ -33,7 +33,7 @@ class ReLU(Layer):
         return np.where(self._positive, x, np.zeros((), dtype=x.dtype))
 
     def backward(self, dy):
-        return np.where(self._positive, dy, np.zeros((), dtype=dy.dtype))
+        return np.where(self._saved("_positive"), dy, np.zeros((), dtype=dy.dtype))
 
 
 class Tanh(Layer):
@@ -54,7 +54,8 @@ class Tanh(Layer):
         return self._y
 
     def backward(self, dy):
-        return dy * (1 - self._y * self._y)
+        y = self._saved("_y")
+        return dy * (1 - y * y)
 
 
 class Sequential(Layer):

@@ -133,7 +133,7 @@ class _LSTMBase(Layer):
         dx : ndarray of shape (T, N, input_size)
             Also sets ``self.d_state = (dh_0, dc_0)`` and ``self.grads``.
         """
-        steps, W_x, W_h, out_dtype = self._cache
+        steps, W_x, W_h, out_dtype = self._saved()
         d_out = np.asarray(d_out, dtype=W_x.dtype)
         grads = {
             k: np.zeros(v.shape, dtype=d_out.dtype) for k, v in self.params.items()
@@ -207,6 +207,8 @@ class BNLSTM(_LSTMBase):
         Initial batch-norm scale, as the paper recommends (a unit scale saturates
         the gates).
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     momentum : float or None, default=0.1
         Running-statistics rule of :class:`~skprep.nn.BatchNorm`, per time step;
         None averages all batches of a step equally.
@@ -270,7 +272,7 @@ class BNLSTM(_LSTMBase):
             max_time_steps = check_int(max_time_steps, "max_time_steps")
         self.max_time_steps = max_time_steps
         self.gamma_init = check_real(gamma_init, "gamma_init")
-        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.eps = check_real(eps, "eps", low=0.0)
         self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, none=True)
         self._init_weights(input_size, hidden_size, random_state)
         H = hidden_size
@@ -369,6 +371,8 @@ class LayerNormLSTM(_LSTMBase):
     ----------
     input_size, hidden_size : int
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     random_state : int, RandomState instance or None, default=None
 
     References
@@ -387,7 +391,7 @@ class LayerNormLSTM(_LSTMBase):
 
     def __init__(self, input_size, hidden_size, *, eps=1e-5, random_state=None):
         super().__init__()
-        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.eps = check_real(eps, "eps", low=0.0)
         self._init_weights(input_size, hidden_size, random_state)
         H = hidden_size
         self.params.update(
@@ -425,6 +429,8 @@ class LayerNormRNN(Layer):
     input_size, hidden_size : int
     nonlinearity : {"tanh", "relu"}, default="tanh"
     eps : float, default=1e-5
+        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
+        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
     random_state : int, RandomState instance or None, default=None
 
     Examples
@@ -455,7 +461,7 @@ class LayerNormRNN(Layer):
         hidden_size = check_int(hidden_size, "hidden_size")
         self.input_size, self.hidden_size = input_size, hidden_size
         self.nonlinearity = nonlinearity
-        self.eps = check_real(eps, "eps", low=0.0, low_open=True)
+        self.eps = check_real(eps, "eps", low=0.0)
         rng = check_random_state(random_state)
         bound = 1.0 / np.sqrt(hidden_size)
         self.params = {
@@ -492,7 +498,7 @@ class LayerNormRNN(Layer):
         Returns ``dx`` of shape (T, N, input_size) and sets ``self.d_state``
         (gradient of ``h_0``) and ``self.grads``.
         """
-        steps, W_xh, W_hh, out_dtype = self._cache
+        steps, W_xh, W_hh, out_dtype = self._saved()
         d_out = np.asarray(d_out, dtype=W_xh.dtype)
         grads = {
             k: np.zeros(v.shape, dtype=d_out.dtype) for k, v in self.params.items()

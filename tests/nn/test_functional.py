@@ -1,8 +1,10 @@
 """Backward passes of skprep.nn.functional against finite differences and identities."""
 
+import math
+
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from skprep.nn import functional as F
 
@@ -252,5 +254,77 @@ def test_dtype_is_kept(dtype):
     ],
 )
 def test_bad_input_is_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+LEADING = [(), (5,), (2, 3), (2, 1, 3)]
+
+
+@pytest.mark.parametrize("leading", LEADING)
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_takes_any_leading_axes(leading, bias):
+    rng = _rng(7)
+    x, w = rng.normal(size=leading + (3,)), rng.normal(size=(4, 3))
+    b = rng.normal(size=4) if bias else None
+    dout = rng.normal(size=leading + (4,))
+    y, cache = F.linear_forward(x, w, b)
+    # Reference: y[..., o] = sum_i x[..., i] w[o, i] + b[o], summed with fsum.
+    expected = np.zeros(leading + (4,))
+    for index in np.ndindex(*leading):
+        for o in range(4):
+            terms = [x[index + (i,)] * w[o, i] for i in range(3)]
+            expected[index + (o,)] = math.fsum(terms + ([b[o]] if bias else []))
+    assert_allclose(y, expected, rtol=1e-13, atol=1e-14)
+
+    def loss():
+        return float(np.sum(F.linear_forward(x, w, b)[0] * dout))
+
+    dx, dw, db = F.linear_backward(dout, cache)
+    assert dx.shape == x.shape and dw.shape == w.shape
+    arrays, grads = {"x": x, "w": w}, {"x": dx, "w": dw}
+    if bias:
+        arrays["b"], grads["b"] = b, db
+    else:
+        assert db is None
+    check_gradients(loss, arrays, grads)
+
+
+def test_linear_with_empty_leading_axes_gives_zero_gradients():
+    w, b = _rng().normal(size=(4, 3)), np.zeros(4)
+    y, cache = F.linear_forward(np.ones((2, 0, 3)), w, b)
+    assert y.shape == (2, 0, 4)
+    dx, dw, db = F.linear_backward(np.ones((2, 0, 4)), cache)
+    assert dx.shape == (2, 0, 3)
+    assert_array_equal(dw, np.zeros((4, 3)))
+    assert_array_equal(db, np.zeros(4))
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: F.linear_forward(np.float64(1.0), np.ones((2, 1)), None),
+            r"\(\*, 1\)",
+        ),
+        (
+            lambda: F.linear_forward(np.ones((2, 3, 4)), np.ones((2, 3)), None),
+            "(2, 3, 4)",
+        ),
+        (lambda: F.linear_forward(np.ones(3), np.ones(3), None), "w must have shape"),
+        (
+            lambda: F.linear_forward(np.ones(3), np.ones((2, 3)), np.ones(3)),
+            "b has shape",
+        ),
+        (
+            lambda: F.linear_backward(
+                np.ones((2, 2)),
+                F.linear_forward(np.ones((2, 1, 3)), np.ones((2, 3)), None)[1],
+            ),
+            r"forward output had shape \(2, 1, 2\)",
+        ),
+    ],
+)
+def test_linear_bad_shapes_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()

@@ -18,6 +18,7 @@ from skprep.nn import (
     Sequential,
     WeightNormLinear,
 )
+from skprep.nn import functional as F
 
 RNG = np.random.default_rng(0)
 
@@ -253,3 +254,106 @@ def test_sequential_uses_pytorch_prefixes():
     twin = Sequential(Linear(4, 3, random_state=1), BatchNorm(3)).load_state_dict(state)
     x = RNG.normal(size=(6, 4))
     assert_array_equal(twin.eval().forward(x), net.eval().forward(x))
+
+
+def _tracking_layers():
+    return {
+        "BatchNorm": BatchNorm(3),
+        "InstanceNorm": InstanceNorm(3, track_running_stats=True),
+        "ConditionalBatchNorm": ConditionalBatchNorm(3, 2),
+    }
+
+
+@pytest.mark.parametrize(
+    "name, format",
+    [
+        (n, f)
+        for n in sorted(_tracking_layers())
+        for f in ("torch", "skprep")
+        if not (n == "ConditionalBatchNorm" and f == "torch")
+    ],  # no PyTorch module
+)
+def test_state_without_num_batches_tracked_loads_with_count_zero(name, format):
+    layer = _tracking_layers()[name]
+    layer.num_batches_tracked = np.array(5, dtype=np.int64)  # must be reset
+    state = layer.state_dict(format=format)
+    state["running_mean"] = np.array([1.0, 2.0, 3.0])
+    state["running_var"] = np.array([4.0, 0.25, 1.0])
+    del state["num_batches_tracked"]
+    kept = {k: np.array(v, copy=True) for k, v in state.items()}
+    layer.load_state_dict(state)
+    assert layer.num_batches_tracked == 0
+    assert layer.num_batches_tracked.dtype == np.int64
+    assert_array_equal(layer.running_var, [4.0, 0.25, 1.0])
+    assert sorted(state) == sorted(kept)  # the caller's dict is not changed
+    # With momentum=None the count weighs the next batch: after a count of 0
+    # the running mean is that batch's mean exactly (1 / (0 + 1) = 1).
+    if name == "BatchNorm":
+        layer.momentum = None
+        x = np.arange(12.0).reshape(4, 3)
+        layer.train().forward(x)
+        assert_allclose(layer.running_mean, [4.5, 5.5, 6.5], rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(_tracking_layers()))
+@pytest.mark.parametrize(
+    "key, value, words",
+    [
+        ("running_var", [1.0, -0.5, 1.0], "'running_var' holds a negative variance"),
+        ("running_var", [1.0, np.nan, 1.0], "'running_var' holds NaN"),
+        ("running_var", [1.0, np.inf, 1.0], "'running_var' holds NaN or infinite"),
+        ("running_mean", [np.nan, 0.0, 0.0], "'running_mean' holds NaN"),
+        ("num_batches_tracked", -1, "'num_batches_tracked' must hold whole"),
+        ("num_batches_tracked", 2.5, "'num_batches_tracked' must hold whole"),
+    ],
+)
+def test_bad_running_statistics_are_refused_naming_the_key(name, key, value, words):
+    layer = _tracking_layers()[name]
+    before = layer.state_dict()
+    state = dict(before, **{key: np.asarray(value)})
+    with pytest.raises(ValueError, match=words) as e:
+        layer.load_state_dict(state)
+    assert "\n" not in str(e.value)
+    for k, v in layer.state_dict().items():  # nothing was half-loaded
+        assert_array_equal(v, before[k])
+
+
+def test_bn_lstm_refuses_negative_running_variances_by_key():
+    layer = BNLSTM(2, 2)
+    state = layer.state_dict()
+    state["running_var_h"] = -state["running_var_h"]
+    with pytest.raises(ValueError, match="'running_var_h' holds a negative"):
+        layer.load_state_dict(state)
+
+
+@pytest.mark.parametrize(
+    "running_var, words",
+    [
+        ([1.0, -1e-12], "running_var is negative for channel 1"),
+        ([np.nan, 1.0], "running_var is NaN or infinite for channel 0"),
+    ],
+)
+def test_functional_eval_refuses_bad_running_variances(running_var, words):
+    x = np.ones((3, 2, 4))
+    with pytest.raises(ValueError, match=words):
+        F.batch_norm_forward(
+            x,
+            None,
+            None,
+            training=False,
+            running_mean=np.zeros(2),
+            running_var=np.array(running_var),
+        )
+    with pytest.raises(ValueError, match=words):
+        F.instance_norm_forward(
+            x,
+            None,
+            None,
+            use_input_stats=False,
+            running_mean=np.zeros(2),
+            running_var=np.array(running_var),
+        )
+    layer = BatchNorm(2).eval()
+    layer.running_var = np.array(running_var)  # assigned directly, not loaded
+    with pytest.raises(ValueError, match=words):
+        layer.forward(x)

@@ -208,9 +208,190 @@ def test_train_and_eval_switch_modes():
         (lambda: GroupNorm(2, 4).forward(np.ones((2, 6, 3))), "4 channels"),
         (lambda: LayerNorm(4).forward(np.ones((2, 5))), "trailing shape"),
         (lambda: InstanceNorm(2).forward(np.ones((3, 2))), "spatial"),
-        (lambda: WeightNormLinear(3, 2).forward(np.ones((2, 4))), r"\(N, 3\)"),
+        (lambda: WeightNormLinear(3, 2).forward(np.ones((2, 4))), r"\(\*, 3\)"),
     ],
 )
 def test_bad_input_is_named(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def _every_layer_with_a_backward():
+    from skprep.nn import (
+        BNLSTM,
+        ConditionalBatchNorm,
+        LayerNormLSTM,
+        LayerNormRNN,
+        ReLU,
+        Sequential,
+        Tanh,
+    )
+
+    return [
+        (BatchNorm(4), (6, 4)),
+        (InstanceNorm(4), (2, 4, 3)),
+        (GroupNorm(2, 4), (2, 4)),
+        (LayerNorm(4), (2, 4)),
+        (Linear(4, 4), (2, 4)),
+        (WeightNormLinear(4, 4), (2, 4)),
+        (ConditionalBatchNorm(4, 2), (6, 4)),
+        (BNLSTM(4, 4), (3, 2, 4)),
+        (LayerNormLSTM(4, 4), (3, 2, 4)),
+        (LayerNormRNN(4, 4), (3, 2, 4)),
+        (ReLU(), (2, 4)),
+        (Tanh(), (2, 4)),
+        (Sequential(Linear(4, 4), ReLU()), (2, 4)),
+    ]
+
+
+@pytest.mark.parametrize(
+    "layer, shape",
+    _every_layer_with_a_backward(),
+    ids=lambda v: type(v).__name__ if not isinstance(v, tuple) else str(v),
+)
+def test_backward_before_forward_says_so(layer, shape):
+    message = r"\.backward needs a forward pass first"
+    with pytest.raises(RuntimeError, match=message) as e:
+        layer.backward(np.ones(shape[:2] + (4,)))
+    assert "\n" not in str(e.value)
+    assert layer.grads == {}
+
+
+def _norm_makers():
+    from skprep.nn import BNLSTM, ConditionalBatchNorm, LayerNormLSTM, LayerNormRNN
+
+    return {
+        "BatchNorm": lambda eps: BatchNorm(2, eps=eps),
+        "InstanceNorm": lambda eps: InstanceNorm(2, eps=eps),
+        "GroupNorm": lambda eps: GroupNorm(1, 2, eps=eps),
+        "LayerNorm": lambda eps: LayerNorm(2, eps=eps),
+        "ConditionalBatchNorm": lambda eps: ConditionalBatchNorm(2, 1, eps=eps),
+        "BNLSTM": lambda eps: BNLSTM(2, 2, eps=eps),
+        "LayerNormLSTM": lambda eps: LayerNormLSTM(2, 2, eps=eps),
+        "LayerNormRNN": lambda eps: LayerNormRNN(2, 2, eps=eps),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_norm_makers()))
+def test_every_norm_accepts_eps_zero_and_refuses_negative_eps(name):
+    make = _norm_makers()[name]
+    assert make(0).eps == 0.0
+    assert make(np.float32(0)).eps == 0.0
+    with pytest.raises(ValueError, match=r"eps must be finite and in \[0.0, inf\)"):
+        make(-1e-3)
+
+
+# Layer, input, and the axes its statistics are taken over (per the layer's
+# definition, written out here rather than read from the code).
+EPS_ZERO_CASES = {
+    "BatchNorm": (lambda: BatchNorm(2, eps=0), (0, 2)),
+    "InstanceNorm": (lambda: InstanceNorm(2, eps=0), (2,)),
+    "GroupNorm": (lambda: GroupNorm(1, 2, eps=0), (1, 2)),
+    "LayerNorm": (lambda: LayerNorm(3, eps=0), (2,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EPS_ZERO_CASES))
+def test_eps_zero_normalises_by_the_exact_standard_deviation(name):
+    make, axes = EPS_ZERO_CASES[name]
+    x = _rng(4).normal(5.0, 3.0, size=(4, 2, 3))
+    mean = x.mean(axis=axes, keepdims=True)
+    std = np.sqrt(((x - mean) ** 2).mean(axis=axes, keepdims=True))
+    assert_allclose(make().forward(x), (x - mean) / std, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(EPS_ZERO_CASES))
+def test_eps_zero_with_a_constant_group_warns_and_gives_nan_as_pytorch(name):
+    make, axes = EPS_ZERO_CASES[name]
+    layer = make()
+    x = _rng(4).normal(size=(4, 2, 3))
+    x[0] = 7.0  # sample 0 constant: every statistic that only sees it is 0
+    x[:, 0] = 7.0  # channel 0 constant: batch norm's statistic for it is 0
+    with pytest.warns(RuntimeWarning, match="Zero variance with eps=0"):
+        y = layer.forward(x)
+    constant = x.std(axis=axes, keepdims=True) == 0
+    assert constant.any() and not constant.all()
+    assert np.isnan(np.where(constant, y, np.nan)).all()
+    assert np.isfinite(np.where(constant, 0.0, y)).all()
+    with pytest.warns(RuntimeWarning):
+        layer.forward(x)
+    dx = layer.backward(np.ones_like(y))
+    assert np.isnan(np.where(constant, dx, np.nan)).all()
+
+
+def test_eps_zero_in_eval_mode_with_zero_running_variance_warns():
+    layer = BatchNorm(2, eps=0).eval()
+    layer.running_var = np.array([0.0, 4.0])
+    with pytest.warns(RuntimeWarning, match="1 of 2"):
+        y = layer.forward(np.array([[1.0, 2.0], [3.0, 6.0]]))
+    assert not np.isfinite(y[:, 0]).any()
+    assert_allclose(y[:, 1], [1.0, 3.0])
+
+
+DENSE = {
+    "Linear": lambda: Linear(4, 3, random_state=0),
+    "WeightNormLinear": lambda: WeightNormLinear(4, 3, random_state=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DENSE))
+@pytest.mark.parametrize("leading", [(), (5,), (2, 3), (2, 1, 3)])
+def test_dense_layers_take_any_leading_axes(name, leading):
+    layer = DENSE[name]()
+    for key in layer.params:  # away from the initial w == v
+        layer.params[key] = layer.params[key] + _rng(2).normal(
+            0, 0.2, layer.params[key].shape
+        )
+    x = _rng(5).normal(size=leading + (4,))
+    # Reference weight from its definition: w = g * v / ||v|| per output row.
+    if name == "Linear":
+        w = layer.params["weight"]
+    else:
+        v, g = layer.params["v"], layer.params["g"]
+        w = g[:, None] * v / np.sqrt(np.sum(v * v, axis=1, keepdims=True))
+    expected = np.einsum("...i,oi->...o", x, w) + layer.params["bias"]
+    y = layer.forward(x)
+    assert y.shape == leading + (3,)
+    assert_allclose(y, expected, rtol=1e-12, atol=1e-13)
+    _layer_gradcheck(layer, x)
+    # The same rows flattened into one batch give the same gradients.
+    flat = DENSE[name]()
+    flat.load_state_dict(layer.state_dict())
+    dy = _rng(6).normal(size=leading + (3,))
+    layer.forward(x)
+    dx = layer.backward(dy)
+    flat.forward(x.reshape(-1, 4))
+    dx_flat = flat.backward(dy.reshape(-1, 3))
+    assert_allclose(dx, dx_flat.reshape(x.shape), rtol=1e-14)
+    for key in layer.grads:
+        assert_allclose(layer.grads[key], flat.grads[key], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name", sorted(DENSE))
+def test_dense_layers_keep_float32_with_leading_axes(name):
+    layer = DENSE[name]()
+    x = _rng().normal(size=(2, 3, 4)).astype(np.float32)
+    y = layer.forward(x)
+    dx = layer.backward(np.ones_like(y))
+    assert y.dtype == dx.dtype == np.float32 and dx.shape == x.shape
+    assert all(g.dtype == np.float32 for g in layer.grads.values())
+
+
+@pytest.mark.parametrize("name", sorted(DENSE))
+def test_dense_layers_name_bad_shapes(name):
+    layer = DENSE[name]()
+    with pytest.raises(ValueError, match=r"\(\*, 4\); got shape \(\)"):
+        layer.forward(np.float64(1.0))
+    with pytest.raises(ValueError, match=r"\(\*, 4\); got shape \(2, 4, 3\)"):
+        layer.forward(np.ones((2, 4, 3)))
+    layer.forward(np.ones((2, 5, 4)))
+    with pytest.raises(ValueError, match=r"forward output had shape \(2, 5, 3\)"):
+        layer.backward(np.ones((10, 3)))
+
+
+def test_weight_norm_data_init_counts_every_leading_axis_as_a_sample():
+    layer = WeightNormLinear(6, 4, random_state=1)
+    x = _rng(3).normal(3.0, 2.0, size=(20, 25, 6))
+    y = layer.data_init(x).forward(x)
+    assert_allclose(y.mean(axis=(0, 1)), 0.0, atol=1e-10)
+    assert_allclose(y.std(axis=(0, 1)), 1.0, rtol=1e-6)

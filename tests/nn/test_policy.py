@@ -325,7 +325,7 @@ ONES = np.ones((2, 4, 3))
         (lambda: LayerNorm(()), ValueError, "normalized_shape"),
         (lambda: LayerNorm(4, elementwise_affine=None), TypeError, "elementwise"),
         (lambda: GroupNorm(2.0, 4), TypeError, "num_groups"),
-        (lambda: GroupNorm(2, 4, eps=0), ValueError, "eps"),
+        (lambda: GroupNorm(2, 4, eps=-1e-9), ValueError, "eps"),
         (lambda: Linear(3, None), TypeError, "out_features"),
         (lambda: WeightNormLinear(3, 2, bias="yes"), TypeError, "bias"),
         (lambda: BNLSTM(2, 3, max_time_steps=1.5), TypeError, "max_time_steps"),
