@@ -412,7 +412,7 @@ def test_methods_that_need_the_whole_table_refuse_chunks_and_fit_without(
     frame.to_csv(tmp_path / "t.csv", index=False)
     path = str(tmp_path / "t.csv")
     argv = ["--method", method, *params, "--train", path, "--apply", path]
-    assert main([*argv, "--output-dir", str(tmp_path / "c"), "--chunksize", "7"]) == 1
+    assert main([*argv, "--output-dir", str(tmp_path / "c"), "--chunksize", "7"]) == 2
     err = capsys.readouterr().err
     assert f"{method} cannot be fitted in chunks" in err and reason in err
     assert "drop --chunksize" in err and not (tmp_path / "c").exists()

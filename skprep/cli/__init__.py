@@ -351,6 +351,12 @@ def _check_usage(args):
                 f"{', '.join(table_only)} concern --train/--apply tables; the demo "
                 "on bundled data takes none"
             )
+    # A thousands separator may equal the field separator: such numbers are quoted.
+    for option, char in (("--sep", args.sep), ("--thousands", args.thousands)):
+        if char == args.decimal:
+            raise UsageError(
+                f"{option} and --decimal are both {char!r}; they must differ"
+            )
     if args.save_model:
         _models.check_save_path(args.save_model)
 
@@ -390,7 +396,14 @@ def _make_estimator(method, params):
                 f"{cls.__name__})"
             )
         settings[key] = _parse_value(text)
-    return estimator.set_params(**settings)
+    estimator.set_params(**settings)
+    try:
+        # scikit-learn's parameter constraints, checked now rather than by fit
+        # after the whole table has been read.
+        estimator._validate_params()
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--param: {one_line(exc)}") from None
+    return estimator
 
 
 def _parse_value(text):
@@ -421,6 +434,14 @@ def _run_files(args, say):
         say(f"loaded {type(estimator).__name__} from {args.load_model}")
     else:
         estimator = _make_estimator(args.method, args.param)
+        if args.chunksize is not None:
+            width = len(_tables.read_header(Path(args.train), train_fmt))
+            streams = _streams(estimator, width)
+            if streams is not True:
+                raise UsageError(
+                    f"--chunksize: {type(estimator).__name__} cannot be fitted in "
+                    f"chunks: {streams.rstrip('.')}; drop --chunksize"
+                )
         _fit_file(estimator, Path(args.train), train_fmt, args, say)
         if args.save_model:
             with _tables.atomic_output(args.save_model, args.overwrite) as temporary:
@@ -499,11 +520,8 @@ def _fit_file(estimator, path, fmt, args, say):
         raise CLIError(
             _tables.missing_message(path, first_missing, method, nan_methods)
         )
-    streams = _streams(estimator, len(plan.chosen))
-    if args.chunksize is not None and streams is not True:
-        raise CLIError(
-            f"{method} cannot be fitted in chunks ({streams}); drop --chunksize"
-        )
+    # Refused before any read when --chunksize is given (see _run_files).
+    streams = args.chunksize is not None or _streams(estimator, len(plan.chosen))
     started = time.monotonic()
     with Progress(f"fitting {path.name}", not args.quiet) as bar:
         chunks = _tables.read_chunks(plan, args.chunksize, bar)
@@ -541,7 +559,9 @@ def _streams(estimator, n_features):
     if not isinstance(estimator, MomentsEstimator):
         return "its partial_fit trains on mini-batches, which is not the same fit"
     # A small probe finds the settings under which partial_fit is refused (an
-    # SVD solver, Ledoit-Wolf shrinkage) before any data is read.
+    # SVD solver, Ledoit-Wolf shrinkage) before any data is read; its width is
+    # capped because those refusals do not depend on it.
+    n_features = max(1, min(n_features, 16))
     probe = np.random.default_rng(0).normal(size=(n_features + 2, n_features))
     try:
         clone(estimator).partial_fit(probe)
