@@ -456,10 +456,19 @@ def _run_files(args, say):
 def _plan_outputs(args, inputs):
     """Where each input's output goes; refuse clashes and existing files."""
     folder = Path(args.output_dir or ".")
-    if folder.exists() and not folder.is_dir():
-        raise CLIError(f"--output-dir {folder}: not a folder")
+    if inputs:
+        _check_folder("--output-dir", folder, folder)
+    if args.save_model:
+        _check_folder("--save-model", args.save_model, Path(args.save_model).parent)
     targets = [folder / _tables.output_name(p, fmt) for p, fmt in inputs]
     resolved = {}
+    given = {}
+    for i, text in enumerate(args.apply):
+        first = given.setdefault(Path(text).resolve(), i)
+        if first != i:
+            same = args.apply[first]
+            twice = text if same == text else f"{same} and {text}"
+            raise UsageError(f"--apply: {twice} given twice; give each table once")
     for (path, _), target in zip(inputs, targets, strict=True):
         key = target.resolve()
         if key in resolved:
@@ -479,10 +488,20 @@ def _plan_outputs(args, inputs):
             raise CLIError(f"{target}: exists; pass --overwrite to replace it")
     if args.save_model and Path(args.save_model).resolve() in resolved:
         raise CLIError(f"{args.save_model}: is also an output table of this run")
-    existing = next(p for p in [folder, *folder.absolute().parents] if p.exists())
-    if targets and not os.access(existing, os.W_OK):
-        raise CLIError(f"--output-dir {folder}: cannot write in {existing}")
     return targets
+
+
+def _check_folder(option, given, folder):
+    """Refuse a folder that cannot be made or written in; a missing one is made
+    when its first file is written, for --output-dir and --save-model alike."""
+    folder = Path(folder)
+    for existing in [folder, *folder.parents]:
+        if existing.exists():
+            break
+    if not existing.is_dir():
+        raise CLIError(f"{option} {given}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CLIError(f"{option} {given}: no permission to write in {existing}")
 
 
 def _report_plan(say, plan, role):
@@ -593,7 +612,6 @@ def _transform_file(estimator, path, fmt, target, args, say):
     member = target.name.removesuffix(".zip")
     started = time.monotonic()
     rows = 0
-    target.parent.mkdir(parents=True, exist_ok=True)
     with (
         _tables.atomic_output(target, args.overwrite) as temporary,
         Progress(f"transforming {path.name}", not args.quiet) as bar,
@@ -619,6 +637,7 @@ def _run_demo(args, estimator, say):
 
     if args.save_model:
         _models.require_skops("--save-model")
+        _check_folder("--save-model", args.save_model, Path(args.save_model).parent)
         if not args.overwrite and Path(args.save_model).exists():
             raise CLIError(f"{args.save_model}: exists; pass --overwrite to replace it")
     loader = getattr(datasets, f"load_{args.dataset}")

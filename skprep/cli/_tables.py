@@ -734,9 +734,14 @@ def atomic_output(target, overwrite):
     is either complete or untouched.
     """
     target = Path(target)
-    fd, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+        )
+    except OSError as exc:
+        # Named by the file the user asked for, not the temporary one.
+        raise CLIError(f"{target}: cannot write: {exc.strerror}") from None
     os.close(fd)
     try:
         yield Path(temporary)
