@@ -317,3 +317,16 @@ def test_gaps_filling_a_whole_chunk_are_found_chunked_or_not(tmp_path, capsys):
         errors.append(capsys.readouterr().err)
     assert errors[0] == errors[1]
     assert "columns 'a' (first at row 40001), 'b' (first at row 5)" in errors[0]
+
+
+def test_library_warnings_are_one_line_notes_and_silent_with_quiet(tmp_path, capsys):
+    # Collinear columns: Whitening warns that the covariance is rank-deficient.
+    (tmp_path / "t.csv").write_text("a,b,c\n1,2,3\n2,4,6\n3,6,9\n4,8,11\n")
+    argv = ["--method", "Whitening", "--train", str(tmp_path / "t.csv")]
+    argv += ["--save-model", str(tmp_path / "m.skops")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("skprep: note: ")
+    assert "rank" in err[0] and ".py" not in err[0]
+    assert main([*argv, "--overwrite", "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")

@@ -14,6 +14,7 @@ import ast
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -246,7 +247,12 @@ def main(argv=None):
     except SystemExit as exc:  # --help, --version, or a usage error already printed
         return exc.code
     try:
-        return _dispatch(args)
+        with warnings.catch_warnings():
+            # Library warnings become one-line notes (none with --quiet), never
+            # Python's two lines with a source line of skprep's code.
+            warnings.simplefilter("ignore" if args.quiet else "default")
+            warnings.showwarning = _note
+            return _dispatch(args)
     except UsageError as exc:
         _error(f"{exc} (see skprep --help)")
         return EXIT_USAGE
@@ -265,6 +271,11 @@ def main(argv=None):
         # What the transformers and the file system say about bad values or paths.
         _error(str(exc) or type(exc).__name__)
         return EXIT_ERROR
+
+
+def _note(message, category, *_):
+    sys.stdout.flush()
+    print(f"skprep: note: {one_line(message)}", file=sys.stderr, flush=True)
 
 
 def _error(message, prefix="error: "):
