@@ -330,3 +330,16 @@ def test_library_warnings_are_one_line_notes_and_silent_with_quiet(tmp_path, cap
     assert "rank" in err[0] and ".py" not in err[0]
     assert main([*argv, "--overwrite", "--quiet"]) == 0
     assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("name", [name for name, _ in all_estimators("transformer")])
+def test_describe_prints_plain_text_whole_sentences(name, capsys):
+    assert main(["--describe", name]) == 0
+    out = capsys.readouterr().out
+    assert "``" not in out and ":math:" not in out and ":class:" not in out
+    assert "..." not in out
+    # Every parameter's text ends its sentence (wrapped lines are continuations).
+    entries = re.split(r"\n  (?=\w+=)", out.split("KEY=VALUE):\n", 1)[-1])
+    for entry in entries:
+        text = " ".join(entry.split()[1:])
+        assert not text or text.endswith((".", ")", ":")), entry
