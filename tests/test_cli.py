@@ -123,6 +123,8 @@ def test_usage_error_through_the_command_is_one_line_with_status_2(tmp_path):
         (["--trust-pickle"], "--load-model"),
         (["--columns", "a"], "demo"),
         (["--sep", "ab"], "one character"),
+        (["--param", "ddof=-1"], "--param: .*ddof"),
+        (["--method", "pca", "--param", "n_components=nope"], "n_components"),
     ],
 )
 def test_usage_errors_exit_2_in_one_line(argv, message, capsys):
@@ -137,7 +139,6 @@ def test_usage_errors_exit_2_in_one_line(argv, message, capsys):
     [
         (["--train", "missing.csv", "--save-model", "m.skops"], "missing.csv: no such"),
         (["--train", "table.txt", "--save-model", "m.skops"], "not a table"),
-        (["--param", "ddof=-1"], "ddof"),
         (["--train", "empty.csv", "--save-model", "m.skops"], "no rows"),
         (["--train", "text.csv", "--save-model", "m.skops"], "no numeric column"),
     ],
@@ -152,6 +153,39 @@ def test_data_errors_exit_1_in_one_line(argv, message, capsys, tmp_path, monkeyp
     assert err.startswith("skprep: error:") and len(err.strip().splitlines()) == 1
     assert re.search(message, err)
     assert not (tmp_path / "m.skops").exists()
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--method", "pca", "--param", "n_components=nope"], "n_components"),
+        (["--method", "pca", "--param", "solver='lu'"], "solver"),
+        (["--decimal", ".", "--thousands", "."], "--thousands and --decimal"),
+        (["--sep", ";", "--decimal", ";"], "--sep and --decimal"),
+        (["--method", "BatchNormalizer", "--chunksize", "100"], "mini-batches"),
+        (["--method", "LayerNormalizer", "--chunksize", "100"], "no partial_fit"),
+        (["--method", "PCA", "--param", "solver=svd", "--chunksize", "100"], "svd"),
+        (
+            ["--method", "Whitening", "--param", "shrinkage=ledoit-wolf"]
+            + ["--chunksize", "100"],
+            "ledoit-wolf",
+        ),
+    ],
+)
+def test_usage_errors_on_tables_exit_2_before_reading_the_data(
+    options, message, tmp_path, monkeypatch, capsys
+):
+    # Reading past the header of this table fails (exit 1): a 2 means the
+    # command line was refused before the data were read.
+    (tmp_path / "t.csv").write_text("a,b\n1,2\n3,4,5,6\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["--train", "t.csv", "--apply", "t.csv", *options]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("skprep: error:") and len(err.strip().splitlines()) == 1
+    assert re.search(message, err), err
+    # One pair of parentheses at most: the hint at the end.
+    assert err.count("(") <= 2 and "((" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]
 
 
 def test_missing_apply_file_is_reported_before_the_fit(table, tmp_path):
@@ -283,3 +317,29 @@ def test_gaps_filling_a_whole_chunk_are_found_chunked_or_not(tmp_path, capsys):
         errors.append(capsys.readouterr().err)
     assert errors[0] == errors[1]
     assert "columns 'a' (first at row 40001), 'b' (first at row 5)" in errors[0]
+
+
+def test_library_warnings_are_one_line_notes_and_silent_with_quiet(tmp_path, capsys):
+    # Collinear columns: Whitening warns that the covariance is rank-deficient.
+    (tmp_path / "t.csv").write_text("a,b,c\n1,2,3\n2,4,6\n3,6,9\n4,8,11\n")
+    argv = ["--method", "Whitening", "--train", str(tmp_path / "t.csv")]
+    argv += ["--save-model", str(tmp_path / "m.skops")]
+    assert main(argv) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("skprep: note: ")
+    assert "rank" in err[0] and ".py" not in err[0]
+    assert main([*argv, "--overwrite", "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("name", [name for name, _ in all_estimators("transformer")])
+def test_describe_prints_plain_text_whole_sentences(name, capsys):
+    assert main(["--describe", name]) == 0
+    out = capsys.readouterr().out
+    assert "``" not in out and ":math:" not in out and ":class:" not in out
+    assert "..." not in out
+    # Every parameter's text ends its sentence (wrapped lines are continuations).
+    entries = re.split(r"\n  (?=\w+=)", out.split("KEY=VALUE):\n", 1)[-1])
+    for entry in entries:
+        text = " ".join(entry.split()[1:])
+        assert not text or text.endswith((".", ")", ":")), entry

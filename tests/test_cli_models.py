@@ -158,3 +158,69 @@ def test_saving_without_skops_names_the_extra_before_fitting(tables, tmp_path):
     line = error_line(result)
     assert 'pip install "skprep[cli]"' in line
     assert "fitted" not in result.stdout and not (tmp_path / "m.skops").exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"d,x_a,x_b\n1,2,3\n", b"", b"x\x9c not zlib", b"\x80\x07 no such protocol"],
+    ids=["csv", "empty", "x-text", "bad-protocol"],
+)
+def test_a_file_that_is_not_a_pickle_is_never_unpickled(
+    tables, tmp_path, monkeypatch, capsys, content
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.joblib").write_bytes(content)
+    args = ["--load-model", "model.joblib", "--apply", "new.csv", "--output-dir", "o"]
+    for extra in ([], ["--trust-pickle"]):
+        assert main([*args, *extra]) == 1
+        err = capsys.readouterr().err
+        assert err.strip() == (
+            "skprep: error: model.joblib: not a skops model and not a pickle/joblib "
+            "file"
+        )
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("compress", [0, 3, "gzip", "bz2", "xz", "lzma"])
+def test_joblib_files_plain_or_compressed_are_recognised_as_pickles(
+    tables, tmp_path, capsys, compress
+):
+    joblib.dump(
+        ZScoreScaler().fit(tables[["a", "b"]]), tmp_path / "m.joblib", compress=compress
+    )
+    argv = [
+        "--load-model",
+        str(tmp_path / "m.joblib"),
+        "--apply",
+        str(tmp_path / "new.csv"),
+        "--output-dir",
+        str(tmp_path / "o"),
+    ]
+    assert main(argv) == 1
+    assert "--trust-pickle" in capsys.readouterr().err
+    assert main([*argv, "--trust-pickle"]) == 0
+
+
+def test_save_model_into_a_missing_folder_makes_it(tables, tmp_path):
+    result = skprep(
+        "--train", "train.csv", "--save-model", "new/sub/m.skops", "-q", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert zipfile.is_zipfile(tmp_path / "new" / "sub" / "m.skops")
+
+
+@pytest.mark.parametrize("demo", [False, True], ids=["files", "demo"])
+def test_save_model_under_a_file_is_refused_before_the_fit(
+    tables, tmp_path, monkeypatch, capsys, demo
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    # A fit would fail on this training table: the refusal comes before it.
+    (tmp_path / "bad.csv").write_text("a,b\n1,2\n3,x\n")
+    train = [] if demo else ["--train", "bad.csv", "--columns", "b"]
+    assert main([*train, "--save-model", "afile/m.skops"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "skprep: error: --save-model afile/m.skops: afile is a file, not a folder"
+    )
+    assert [p.name for p in tmp_path.glob("**/*.part")] == []

@@ -247,3 +247,35 @@ def test_without_tqdm_the_run_says_so_in_one_line_and_works(tmp_path):
         'skprep: note: no progress bar without tqdm; pip install "skprep[cli]"'
     ]
     assert (tmp_path / "o" / "t.transformed.csv").exists()
+
+
+def test_output_dir_is_made_when_missing_and_refused_under_a_file(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    _small(tmp_path / "t.csv")
+    argv = ["--train", "t.csv", "--apply", "t.csv", "-q"]
+    assert main([*argv, "--output-dir", "o1/deeper"]) == 0
+    assert (tmp_path / "o1" / "deeper" / "t.transformed.csv").exists()
+    # The output file itself as a folder, and a folder below it.
+    for folder in ("o1/deeper/t.transformed.csv", "o1/deeper/t.transformed.csv/x"):
+        assert main([*argv, "--output-dir", folder, "--overwrite"]) == 1
+        err = capsys.readouterr().err
+        assert err.strip() == (
+            f"skprep: error: --output-dir {folder}: "
+            "o1/deeper/t.transformed.csv is a file, not a folder"
+        )
+    assert [p.name for p in tmp_path.glob("**/.*.part")] == []
+
+
+def test_the_same_table_given_twice_to_apply_is_a_usage_error(tmp_path, capsys):
+    _small(tmp_path / "t.csv")
+    _small(tmp_path / "u.csv")
+    t = str(tmp_path / "t.csv")
+    argv = ["--train", t, "--output-dir", str(tmp_path / "o")]
+    assert main([*argv, "--apply", t, str(tmp_path / "u.csv"), t]) == 2
+    assert f"--apply: {t} given twice" in capsys.readouterr().err
+    other = f"{tmp_path}/./t.csv"
+    assert main([*argv, "--apply", t, other]) == 2
+    assert f"--apply: {t} and {other} given twice" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

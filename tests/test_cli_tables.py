@@ -412,9 +412,32 @@ def test_methods_that_need_the_whole_table_refuse_chunks_and_fit_without(
     frame.to_csv(tmp_path / "t.csv", index=False)
     path = str(tmp_path / "t.csv")
     argv = ["--method", method, *params, "--train", path, "--apply", path]
-    assert main([*argv, "--output-dir", str(tmp_path / "c"), "--chunksize", "7"]) == 1
+    assert main([*argv, "--output-dir", str(tmp_path / "c"), "--chunksize", "7"]) == 2
     err = capsys.readouterr().err
     assert f"{method} cannot be fitted in chunks" in err and reason in err
     assert "drop --chunksize" in err and not (tmp_path / "c").exists()
     assert main([*argv, "--output-dir", str(tmp_path / "w")]) == 0
     assert (tmp_path / "w" / "t.transformed.csv").exists()
+
+
+@pytest.mark.parametrize("chunksize", [[], ["--chunksize", "1"]], ids=["whole", "1"])
+def test_a_ragged_row_is_named_by_its_data_row(tmp_path, capsys, chunksize):
+    # Data row 3 (the header is not a row) has one field too many.
+    (tmp_path / "t.csv").write_text("a,b,c\n1,2,3\n3,5,6\n4,4,4,9\n5,5,5\n")
+    argv = ["--train", str(tmp_path / "t.csv"), "--save-model", str(tmp_path / "m")]
+    assert main([*argv, *chunksize]) == 1
+    assert capsys.readouterr().err == (
+        f"skprep: error: {tmp_path / 't.csv'}: row 3 has 4 fields; the header has 3\n"
+    )
+
+
+def test_reasons_print_plain_values_not_numpy_reprs(tmp_path, capsys):
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "flag": [False, True, True]})
+    frame.to_parquet(tmp_path / "t.parquet")
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    for name in ("t.csv", "t.parquet"):
+        argv = ["--train", str(tmp_path / name), "--apply", str(tmp_path / name)]
+        assert main([*argv, "--output-dir", str(tmp_path / name[2:])]) == 0
+        out = capsys.readouterr().out
+        assert "flag: true/false values, first at row 1: False" in out
+        assert "np." not in out

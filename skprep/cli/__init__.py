@@ -14,6 +14,7 @@ import ast
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -246,7 +247,12 @@ def main(argv=None):
     except SystemExit as exc:  # --help, --version, or a usage error already printed
         return exc.code
     try:
-        return _dispatch(args)
+        with warnings.catch_warnings():
+            # Library warnings become one-line notes (none with --quiet), never
+            # Python's two lines with a source line of skprep's code.
+            warnings.simplefilter("ignore" if args.quiet else "default")
+            warnings.showwarning = _note
+            return _dispatch(args)
     except UsageError as exc:
         _error(f"{exc} (see skprep --help)")
         return EXIT_USAGE
@@ -265,6 +271,11 @@ def main(argv=None):
         # What the transformers and the file system say about bad values or paths.
         _error(str(exc) or type(exc).__name__)
         return EXIT_ERROR
+
+
+def _note(message, category, *_):
+    sys.stdout.flush()
+    print(f"skprep: note: {one_line(message)}", file=sys.stderr, flush=True)
 
 
 def _error(message, prefix="error: "):
@@ -351,6 +362,12 @@ def _check_usage(args):
                 f"{', '.join(table_only)} concern --train/--apply tables; the demo "
                 "on bundled data takes none"
             )
+    # A thousands separator may equal the field separator: such numbers are quoted.
+    for option, char in (("--sep", args.sep), ("--thousands", args.thousands)):
+        if char == args.decimal:
+            raise UsageError(
+                f"{option} and --decimal are both {char!r}; they must differ"
+            )
     if args.save_model:
         _models.check_save_path(args.save_model)
 
@@ -390,7 +407,14 @@ def _make_estimator(method, params):
                 f"{cls.__name__})"
             )
         settings[key] = _parse_value(text)
-    return estimator.set_params(**settings)
+    estimator.set_params(**settings)
+    try:
+        # scikit-learn's parameter constraints, checked now rather than by fit
+        # after the whole table has been read.
+        estimator._validate_params()
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--param: {one_line(exc)}") from None
+    return estimator
 
 
 def _parse_value(text):
@@ -421,6 +445,14 @@ def _run_files(args, say):
         say(f"loaded {type(estimator).__name__} from {args.load_model}")
     else:
         estimator = _make_estimator(args.method, args.param)
+        if args.chunksize is not None:
+            width = len(_tables.read_header(Path(args.train), train_fmt))
+            streams = _streams(estimator, width)
+            if streams is not True:
+                raise UsageError(
+                    f"--chunksize: {type(estimator).__name__} cannot be fitted in "
+                    f"chunks: {streams.rstrip('.')}; drop --chunksize"
+                )
         _fit_file(estimator, Path(args.train), train_fmt, args, say)
         if args.save_model:
             with _tables.atomic_output(args.save_model, args.overwrite) as temporary:
@@ -435,10 +467,19 @@ def _run_files(args, say):
 def _plan_outputs(args, inputs):
     """Where each input's output goes; refuse clashes and existing files."""
     folder = Path(args.output_dir or ".")
-    if folder.exists() and not folder.is_dir():
-        raise CLIError(f"--output-dir {folder}: not a folder")
+    if inputs:
+        _check_folder("--output-dir", folder, folder)
+    if args.save_model:
+        _check_folder("--save-model", args.save_model, Path(args.save_model).parent)
     targets = [folder / _tables.output_name(p, fmt) for p, fmt in inputs]
     resolved = {}
+    given = {}
+    for i, text in enumerate(args.apply):
+        first = given.setdefault(Path(text).resolve(), i)
+        if first != i:
+            same = args.apply[first]
+            twice = text if same == text else f"{same} and {text}"
+            raise UsageError(f"--apply: {twice} given twice; give each table once")
     for (path, _), target in zip(inputs, targets, strict=True):
         key = target.resolve()
         if key in resolved:
@@ -458,10 +499,20 @@ def _plan_outputs(args, inputs):
             raise CLIError(f"{target}: exists; pass --overwrite to replace it")
     if args.save_model and Path(args.save_model).resolve() in resolved:
         raise CLIError(f"{args.save_model}: is also an output table of this run")
-    existing = next(p for p in [folder, *folder.absolute().parents] if p.exists())
-    if targets and not os.access(existing, os.W_OK):
-        raise CLIError(f"--output-dir {folder}: cannot write in {existing}")
     return targets
+
+
+def _check_folder(option, given, folder):
+    """Refuse a folder that cannot be made or written in; a missing one is made
+    when its first file is written, for --output-dir and --save-model alike."""
+    folder = Path(folder)
+    for existing in [folder, *folder.parents]:
+        if existing.exists():
+            break
+    if not existing.is_dir():
+        raise CLIError(f"{option} {given}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise CLIError(f"{option} {given}: no permission to write in {existing}")
 
 
 def _report_plan(say, plan, role):
@@ -499,11 +550,8 @@ def _fit_file(estimator, path, fmt, args, say):
         raise CLIError(
             _tables.missing_message(path, first_missing, method, nan_methods)
         )
-    streams = _streams(estimator, len(plan.chosen))
-    if args.chunksize is not None and streams is not True:
-        raise CLIError(
-            f"{method} cannot be fitted in chunks ({streams}); drop --chunksize"
-        )
+    # Refused before any read when --chunksize is given (see _run_files).
+    streams = args.chunksize is not None or _streams(estimator, len(plan.chosen))
     started = time.monotonic()
     with Progress(f"fitting {path.name}", not args.quiet) as bar:
         chunks = _tables.read_chunks(plan, args.chunksize, bar)
@@ -541,7 +589,9 @@ def _streams(estimator, n_features):
     if not isinstance(estimator, MomentsEstimator):
         return "its partial_fit trains on mini-batches, which is not the same fit"
     # A small probe finds the settings under which partial_fit is refused (an
-    # SVD solver, Ledoit-Wolf shrinkage) before any data is read.
+    # SVD solver, Ledoit-Wolf shrinkage) before any data is read; its width is
+    # capped because those refusals do not depend on it.
+    n_features = max(1, min(n_features, 16))
     probe = np.random.default_rng(0).normal(size=(n_features + 2, n_features))
     try:
         clone(estimator).partial_fit(probe)
@@ -573,7 +623,6 @@ def _transform_file(estimator, path, fmt, target, args, say):
     member = target.name.removesuffix(".zip")
     started = time.monotonic()
     rows = 0
-    target.parent.mkdir(parents=True, exist_ok=True)
     with (
         _tables.atomic_output(target, args.overwrite) as temporary,
         Progress(f"transforming {path.name}", not args.quiet) as bar,
@@ -599,6 +648,7 @@ def _run_demo(args, estimator, say):
 
     if args.save_model:
         _models.require_skops("--save-model")
+        _check_folder("--save-model", args.save_model, Path(args.save_model).parent)
         if not args.overwrite and Path(args.save_model).exists():
             raise CLIError(f"{args.save_model}: exists; pass --overwrite to replace it")
     loader = getattr(datasets, f"load_{args.dataset}")

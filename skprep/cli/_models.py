@@ -76,6 +76,52 @@ def _types_in(path):
     return names
 
 
+def _decompressors():
+    """joblib's compressed formats by their magic bytes: a stream opener each."""
+    import bz2
+    import gzip
+    import lzma
+    import zlib
+
+    return {
+        b"\x1f\x8b": lambda raw: gzip.GzipFile(fileobj=raw),
+        b"BZh": lambda raw: bz2.BZ2File(raw),
+        b"\xfd7zXZ\x00": lambda raw: lzma.LZMAFile(raw),
+        b"\x5d\x00\x00": lambda raw: lzma.LZMAFile(raw, format=lzma.FORMAT_ALONE),
+        b"\x78": lambda raw: _ZlibReader(raw, zlib.decompressobj()),
+    }
+
+
+class _ZlibReader:
+    def __init__(self, raw, decompressor):
+        self._raw, self._decompressor = raw, decompressor
+
+    def read(self, size):
+        return self._decompressor.decompress(self._raw.read(1 << 12), size)
+
+
+def _is_pickle(path):
+    """Whether ``path`` starts like a pickle of protocol 2 or later, maybe
+    compressed as joblib compresses: a PROTO opcode (0x80) then the protocol.
+
+    Python 3 and joblib write protocol 3 or later; the text protocols 0 and 1
+    have no signature, so such files are refused rather than guessed at.
+    """
+    with open(path, "rb") as raw:
+        head = raw.read(8)
+        opener = next(
+            (o for magic, o in _decompressors().items() if head.startswith(magic)),
+            None,
+        )
+        if opener is not None:
+            raw.seek(0)
+            try:
+                head = opener(raw).read(2)
+            except Exception:  # a damaged or different stream: not a pickle we read
+                return False
+    return len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5
+
+
 def save_model(estimator, path):
     """Write ``estimator`` to ``path`` in skops' format."""
     sio = require_skops("--save-model")
@@ -115,6 +161,9 @@ def load_model(path, trust_pickle):
             model = sio.load(path, trusted=sorted(found))
         except Exception as exc:
             raise CLIError(f"{path}: cannot load the model: {one_line(exc)}") from None
+    elif not _is_pickle(path):
+        # Never handed to the unpickler, trusted or not.
+        raise CLIError(f"{path}: not a skops model and not a pickle/joblib file")
     elif not trust_pickle:
         raise CLIError(
             f"{path}: a pickle/joblib file, not a skops model; loading a pickle runs "

@@ -1,6 +1,9 @@
 """What the command prints: the demo report, --describe and --list-methods."""
 
 import inspect
+import re
+import shutil
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -17,7 +20,7 @@ def transformers():
 def summary_line(cls):
     """The first line of a class's docstring."""
     doc = inspect.getdoc(cls) or ""
-    return doc.splitlines()[0] if doc else ""
+    return _plain_text(doc.splitlines()[0]) if doc else ""
 
 
 def accepts_nan(estimator):
@@ -48,15 +51,28 @@ def parameter_docs(cls):
             texts[current] = []
         elif current is not None:
             texts[current].append(line.strip())
-    return {name: _first_sentence(" ".join(words)) for name, words in texts.items()}
+    return {
+        name: _first_sentence(_plain_text(" ".join(words)))
+        for name, words in texts.items()
+    }
 
 
-def _first_sentence(text, limit=90):
-    end = text.find(". ")
-    text = text if end < 0 else text[: end + 1]
-    if len(text) > limit:
-        text = text[: text.rfind(" ", 0, limit)] + " ..."
-    return text
+def _plain_text(text):
+    """reStructuredText inline markup as plain text: ``x``, :math:`x`, :class:`~a.B`."""
+    text = re.sub(r":[a-z:]+:`~?([^`<]*?)(?:\s*<[^>]*>)?`", _role, text)
+    return re.sub(r"``(.*?)``", r"\1", text)
+
+
+def _role(found):
+    target = found.group(1)
+    # :class:`~skprep.PCA` shows the last name, as Sphinx does.
+    return target.rsplit(".", 1)[-1] if "." in target and " " not in target else target
+
+
+def _first_sentence(text):
+    """The whole first sentence, never cut; "e.g." does not end it."""
+    found = re.search(r"(?<!e\.g)(?<!i\.e)\.\s", text + " ")
+    return text if found is None else text[: found.start() + 1]
 
 
 def describe(cls):
@@ -71,8 +87,11 @@ def describe(cls):
         f"fits in chunks (--chunksize): {'yes' if _streams(cls) else 'no'}",
         "parameters (set with --param KEY=VALUE):" if params else "no parameters",
     ]
+    wrap = max(40, shutil.get_terminal_size().columns - width - 5)
     for key, value in params.items():
-        lines.append(f"  {f'{key}={value!r}':<{width}}  {docs.get(key, '')}".rstrip())
+        doc = textwrap.wrap(docs.get(key, ""), wrap) or [""]
+        lines.append(f"  {f'{key}={value!r}':<{width}}  {doc[0]}".rstrip())
+        lines.extend(f"  {'':<{width}}  {more}" for more in doc[1:])
     return "\n".join(lines)
 
 

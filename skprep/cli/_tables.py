@@ -272,7 +272,7 @@ class _Reader:
                     with pd.read_csv(handle, chunksize=self.chunksize, **kwargs) as it:
                         yield from it
             except pd.errors.ParserError as exc:
-                raise CLIError(f"{self.path}: {exc}") from None
+                raise CLIError(f"{self.path}: {_ragged(exc)}") from None
 
     def parquet_chunks(self, columns=None):
         import pyarrow.parquet as pq
@@ -287,6 +287,20 @@ class _Reader:
             # ArrowDtype keeps every column's exact type (decimals, timestamps)
             # for the way back to Parquet; a stored pandas index stays a column.
             yield batch.to_pandas(types_mapper=pd.ArrowDtype, ignore_metadata=True)
+
+
+def _ragged(exc):
+    """pandas' message about a row with too many fields, in data rows.
+
+    pandas counts lines from the header (line 1); the command counts data rows
+    from 1, as in every other message.
+    """
+    text = str(exc)
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if found is None:
+        return f"cannot read the table: {text.strip()}"
+    fields, line, saw = map(int, found.groups())
+    return f"row {line - 1} has {saw} fields; the header has {fields}"
 
 
 # --- deciding the columns -------------------------------------------------------------
@@ -450,10 +464,15 @@ def reason(scan, fmt):
         return "no values"
     row, value = scan.first_bad
     if scan.kind == "bool":
-        return f"true/false values, first at row {row}: {value!r}"
+        return f"true/false values, first at row {row}: {_plain(value)!r}"
     if scan.kind == "dates":
         return f"dates or times, first at row {row}: {str(value)!r}"
     return f"text values, first at row {row}: {str(value)!r}{_hint(value, fmt)}"
+
+
+def _plain(value):
+    """A NumPy scalar as the Python value it holds (``True``, not ``np.True_``)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _unnamed(name, fmt):
@@ -734,9 +753,14 @@ def atomic_output(target, overwrite):
     is either complete or untouched.
     """
     target = Path(target)
-    fd, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".part"
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+        )
+    except OSError as exc:
+        # Named by the file the user asked for, not the temporary one.
+        raise CLIError(f"{target}: cannot write: {exc.strerror}") from None
     os.close(fd)
     try:
         yield Path(temporary)
