@@ -44,3 +44,12 @@ __all__ += ["Interval", "RealNotInt", "StrOptions"]
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads  # noqa: E402
 
 __all__ += ["_openmp_effective_n_threads"]
+
+
+def validate_params(estimator):
+    """Check ``estimator``'s parameters against its ``_parameter_constraints``
+    now, as ``fit`` would (scikit-learn's private ``_validate_params``)."""
+    estimator._validate_params()
+
+
+__all__ += ["validate_params"]

@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.base import clone
 
 from .. import __version__
+from .._compat import validate_params
 from ..datasets import list_datasets
 from . import _models, _report, _tables
 from ._errors import (
@@ -411,7 +412,7 @@ def _make_estimator(method, params):
     try:
         # scikit-learn's parameter constraints, checked now rather than by fit
         # after the whole table has been read.
-        estimator._validate_params()
+        validate_params(estimator)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"--param: {one_line(exc)}") from None
     return estimator
