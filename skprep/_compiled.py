@@ -5,7 +5,11 @@ the loops themselves, built on first use and cached on disk by numba. It is
 imported only once the compiled kernels are chosen, so that skprep imports
 without numba and small fits never load it.
 
-Every loop here reads its rows once, front to back.
+Every loop here reads its rows once, front to back. The loops that only read
+(the statistics, the extremes, the search for infinity) also ask the memory
+system for the rows a little ahead with :func:`prefetch` (see
+``_PREFETCH_BYTES``); the affine map, which also writes a stream, ran 2-5%
+slower with the same requests and makes none.
 """
 
 import functools
@@ -13,6 +17,53 @@ import itertools
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
+
+# How far ahead of the row being read the loops ask for data, and the cache line
+# their requests step by. The hardware prefetcher alone kept the statistics loop
+# below the speed of a bare read, float32 (twice the arithmetic per byte) most of
+# all. 1e6 x 100, two threads, the loop alone, two runs: float32 18.3-18.7 ms
+# without requests, 16.3-17.6 with them; float64 29.6-31.8 and 27.6-29.6; the
+# extremes alone, float32 15.4-16.1 and 14.0-14.9. In a first trial, requests
+# 4, 8 and 16 rows of 400 bytes ahead did equally well, 32 rows worse.
+_PREFETCH_BYTES = 4096
+_CACHE_LINE = 64
+
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """Ask for the cache line holding ``array[index]`` (a 1-d C array), for
+    reading; a hint with no effect on results."""
+    signature = types.void(array, index)
+
+    def codegen(context, builder, sig, args):
+        array_type = sig.args[0]
+        data = context.make_array(array_type)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(
+            context, builder, array_type, data, [args[1]], wraparound=False
+        )
+        byte_pointer = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        function = builder.module.declare_intrinsic(
+            "llvm.prefetch",
+            [byte_pointer],
+            ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
+        )
+        # Read (0), keep in all cache levels (3), data cache (1).
+        builder.call(
+            function,
+            [
+                builder.bitcast(pointer, byte_pointer),
+                ir.Constant(i32, 0),
+                ir.Constant(i32, 3),
+                ir.Constant(i32, 1),
+            ],
+        )
+        return context.get_dummy_value()
+
+    return signature, codegen
 
 
 def _jit(function):
@@ -22,6 +73,20 @@ def _jit(function):
         return numba.njit(nogil=True, cache=True)(function)
     except RuntimeError:  # no writable cache location: compile per process
         return numba.njit(nogil=True)(function)
+
+
+def _prefetch_until(flat, fetched, stop):
+    """Ask for the lines of ``flat[fetched:stop]`` (clipped to ``flat``) not
+    yet asked for; returns the new ``fetched``."""
+    step = max(1, _CACHE_LINE // flat.itemsize)
+    stop = min(stop, flat.shape[0])
+    while fetched < stop:
+        prefetch(flat, fetched)
+        fetched += step
+    return fetched
+
+
+prefetch_until = _jit(_prefetch_until)
 
 
 # Shift rows: enough that the value nearest their mean is within a fraction of a
@@ -35,6 +100,9 @@ def extremes_kernel():
 
     def extremes(data, bounds, outs):
         n_features = data.shape[1]
+        flat = data.reshape(data.shape[0] * n_features)
+        ahead = _PREFETCH_BYTES // data.itemsize
+        fetched = 0
         for c in range(bounds.shape[0] - 1):
             x = data[bounds[c] : bounds[c + 1]]
             n_rows = x.shape[0]
@@ -43,6 +111,8 @@ def extremes_kernel():
             lo = x[0].copy()
             hi = x[0].copy()
             for i in range(1, n_rows):
+                end = (bounds[c] + i + 1) * n_features
+                fetched = prefetch_until(flat, fetched, end + ahead)
                 for j in range(n_features):
                     v = x[i, j]
                     # ``v - v`` is +0 for a finite v and NaN for NaN or
@@ -89,6 +159,9 @@ def _reducer(squares, extremes, paired):
 
     def reduce_chunks(data, bounds, max_kappa2, outs):
         n_features = data.shape[1]
+        flat = data.reshape(data.shape[0] * n_features)
+        ahead = _PREFETCH_BYTES // data.itemsize
+        fetched = 0
         shift = np.empty(n_features)
         sums = np.empty(n_features)
         sq = np.empty(n_features)
@@ -109,9 +182,14 @@ def _reducer(squares, extremes, paired):
             # a time halves those (1e6 x 100, two threads: 25 -> 20 ms; the
             # same loop slowed float64 from 37 to 56 ms, so it keeps one row).
             first_single = n_rows - n_rows % 2 if paired else 0
+            start = bounds[c] * n_features
             for i in range(0, first_single, 2):
+                end = start + (i + 2) * n_features
+                fetched = prefetch_until(flat, fetched, end + ahead)
                 add_pair(x, i, shift, sums, sq, lo, hi)
             for i in range(first_single, n_rows):
+                end = start + (i + 1) * n_features
+                fetched = prefetch_until(flat, fetched, end + ahead)
                 add_row(x, i, shift, sums, sq, lo, hi)
             if not finish(n_rows, shift, sums, sq, lo, hi, max_kappa2, outs[c]):
                 return c
@@ -227,18 +305,20 @@ def affine_kernels():
     """The compiled affine maps, keyed by the terms present and ``in_place``."""
 
     def build(has_shift, has_factor, has_offset, in_place):
-        def apply(x, out, shift, factor, offset, low, high, clip, check, probe):
+        def apply(x, out, shift, factor, offset, low, high, clip, check, counts):
             # Arithmetic in float64, one rounding on the store into ``out``.
-            # ``probe[0, j]`` counts infinite inputs (when ``check``), read
-            # before the store, which may overwrite them; ``probe[1, j]``
-            # infinite results: from finite input, an overflow of the dtype.
+            # ``counts[0]`` counts the infinite inputs (when ``check``: read
+            # before the store, which may overwrite them, and before the clip,
+            # which would hide them); ``counts[1]`` the infinite results.
             n_rows, n_features = x.shape
             if in_place:
                 out = x
+            n_in = 0
+            n_out = 0
             for i in range(n_rows):
                 if check:
                     for j in range(n_features):
-                        probe[0, j] += 1 if abs(x[i, j]) == np.inf else 0
+                        n_in += 1 if abs(x[i, j]) == np.inf else 0
                 for j in range(n_features):
                     r = np.float64(x[i, j])
                     if has_shift:
@@ -253,7 +333,9 @@ def affine_kernels():
                         r = high if r > high else r
                     out[i, j] = r
                 for j in range(n_features):
-                    probe[1, j] += 1 if abs(out[i, j]) == np.inf else 0
+                    n_out += 1 if abs(out[i, j]) == np.inf else 0
+            counts[0] = n_in
+            counts[1] = n_out
 
         return _jit(apply)
 
@@ -264,7 +346,11 @@ def affine_kernels():
 def count_infinities():
     def count(x, counts):
         n_rows, n_features = x.shape
+        flat = x.reshape(n_rows * n_features)
+        ahead = _PREFETCH_BYTES // x.itemsize
+        fetched = 0
         for i in range(n_rows):
+            fetched = prefetch_until(flat, fetched, (i + 1) * n_features + ahead)
             for j in range(n_features):
                 counts[j] += 1 if abs(x[i, j]) == np.inf else 0
 

@@ -19,7 +19,16 @@ import pandas as pd
 from ._config import one_thread
 from ._moments import moments
 
-__all__ = ["dask_fit", "dask_transform", "dispatch_transform", "is_dask_collection"]
+__all__ = [
+    "as_array",
+    "dask_fit",
+    "dask_transform",
+    "dispatch_transform",
+    "floating_block",
+    "is_dask_collection",
+    "one_thread_task",
+    "record_features",
+]
 
 
 def is_dask_collection(X):
@@ -34,7 +43,7 @@ def _is_dataframe(X):
     return isinstance(X, dd.DataFrame)
 
 
-def _as_array(X):
+def as_array(X):
     """A 2-D Dask array with one column block, and the column names if any."""
     if _is_dataframe(X):
         non_numeric = [
@@ -55,7 +64,7 @@ def _as_array(X):
     return X.rechunk({1: -1}), None
 
 
-def _record_features(est, n_features, names, reset):
+def record_features(est, n_features, names, reset):
     if not reset:
         if n_features != est.n_features_in_:
             raise ValueError(
@@ -70,7 +79,7 @@ def _record_features(est, n_features, names, reset):
         del est.feature_names_in_
 
 
-def _floating(block):
+def floating_block(block):
     block = np.asarray(block)
     if block.dtype.kind != "f":
         block = block.astype(np.float64)
@@ -79,7 +88,7 @@ def _floating(block):
     return block
 
 
-def _one_thread(function):
+def one_thread_task(function):
     """Run ``function`` single-threaded inside a Dask task.
 
     The scheduler already keeps every core busy with one task per thread; our
@@ -95,9 +104,9 @@ def _one_thread(function):
     return wrapper
 
 
-@_one_thread
+@one_thread_task
 def _block_moments(block, request):
-    block = _floating(block)
+    block = floating_block(block)
     return None if block.shape[0] == 0 else moments(block, **request)
 
 
@@ -149,11 +158,11 @@ def dask_fit(est, X, *, reset=True, sample_weight=None):
 
     if sample_weight is not None:
         raise ValueError("sample_weight is not supported with Dask collections.")
-    array, names = _as_array(X)
+    array, names = as_array(X)
     n_features = array.shape[1]
     if reset or not hasattr(est, "n_features_in_"):
         reset = True
-    _record_features(est, n_features, names, reset)
+    record_features(est, n_features, names, reset)
     request = est._moments_request()
     parts = [
         dask.delayed(_block_moments)(b, request) for b in array.to_delayed().ravel()
@@ -166,74 +175,16 @@ def dask_fit(est, X, *, reset=True, sample_weight=None):
     return est._accumulate(merged, whole=reset)
 
 
-@_one_thread
-def _batch_statistics(block, batch_size):
-    """Per-mini-batch mean and unbiased variance of one block."""
-    from .nn._batches import minibatches
-
-    block = _floating(block)
-    n = block.shape[0]
-    stats = []
-    for rows in minibatches(n, batch_size, batch_norm=True):
-        part = block[rows]
-        if part.shape[0] < 2:
-            raise ValueError(
-                "A Dask block holds a single row, which has no batch variance; "
-                "rechunk so that every block has at least 2 rows."
-            )
-        stats.append((part.mean(axis=0), part.var(axis=0, ddof=1)))
-    return stats
-
-
-def dask_fit_batch_normalizer(est, X, *, reset=True):
-    """Fit a :class:`~skprep.nn.BatchNormalizer` on a Dask collection.
-
-    Mini-batches are cut within each block as ``fit`` cuts the whole array (a
-    short last batch joins the batch before), their mean and unbiased variance
-    are computed on the workers, and the running-average recurrence, which is
-    sequential by nature, is replayed on the client over those small vectors in
-    block order. The result equals ``fit`` on the in-memory data whenever the
-    block sizes are multiples of ``batch_size``.
-    """
-    import dask
-
-    from .nn.layers import BatchNorm
-
-    if est.shuffle:
-        raise ValueError("shuffle=True is not supported with Dask collections.")
-    array, names = _as_array(X)
-    if reset or not hasattr(est, "running_mean_"):
-        reset = True
-    _record_features(est, array.shape[1], names, reset)
-    est._affine(array.shape[1])
-    blocks = array.to_delayed().ravel()
-    per_block = dask.compute(
-        *[dask.delayed(_batch_statistics)(b, est.batch_size) for b in blocks]
-    )
-    layer = BatchNorm(array.shape[1], eps=est.eps, momentum=est.momentum, affine=False)
-    if not reset:
-        layer.running_mean, layer.running_var = est.running_mean_, est.running_var_
-        layer.num_batches_tracked = np.array(est.num_batches_tracked_)
-    for batch_mean, batch_var in (s for block in per_block for s in block):
-        layer._update_running(batch_mean, batch_var)
-    if int(layer.num_batches_tracked) == 0:
-        raise ValueError("Found array with 0 sample(s); a minimum of 2 is required.")
-    est.running_mean_ = layer.running_mean
-    est.running_var_ = layer.running_var
-    est.num_batches_tracked_ = int(layer.num_batches_tracked)
-    return est
-
-
-@_one_thread
+@one_thread_task
 def _apply_to_block(block, method, width, dtype):
-    block = _floating(block)
+    block = floating_block(block)
     if block.shape[0] == 0:
         # Filtering leaves empty blocks; estimators refuse zero rows.
         return np.empty((0, width), dtype=dtype)
     return np.asarray(method(block))
 
 
-@_one_thread
+@one_thread_task
 def _apply_to_partition(frame, method, names, dtype):
     if len(frame) == 0:
         return pd.DataFrame(
@@ -268,7 +219,7 @@ def dask_transform(est, X, method_name):
         dtype = _output_dtype(set(X.dtypes))
         meta = pd.DataFrame({n: pd.Series(dtype=dtype) for n in names})
         return X.map_partitions(_apply_to_partition, method, names, dtype, meta=meta)
-    array, _ = _as_array(X)
+    array, _ = as_array(X)
     dtype = _output_dtype({array.dtype})
     return array.map_blocks(
         _apply_to_block,

@@ -156,10 +156,10 @@ def affine_kernel(X, out, *, shift, factor, offset):
     """A compiled ``(x - shift) * factor + offset`` for ``X`` into ``out``, or None.
 
     The returned ``apply(x, out, shift, factor, offset, low, high, clip, check,
-    probe)`` writes one run of rows in one pass, in float64 arithmetic rounded
-    once into ``out``, clipping to ``[low, high]`` when ``clip``; ``probe`` (2,
-    n_features) counts per column the infinite inputs (when ``check``) and the
-    infinite outputs. Absent terms are compiled out. When ``out`` is ``X`` the
+    counts)`` writes one run of rows in one pass, in float64 arithmetic rounded
+    once into ``out``, clipping to ``[low, high]`` when ``clip``; ``counts``
+    (2,) receives the number of infinite inputs (counted when ``check``) and
+    of infinite outputs. Absent terms are compiled out. When ``out`` is ``X`` the
     kernel writes through ``x`` alone: given two arrays that overlap, the
     vectorised loop's overlap check fails and the scalar loop runs (measured:
     float32 in place 42 ms instead of about 20 for 1e6 x 100).

@@ -150,9 +150,15 @@ def _apply_compiled(compiled, X, out, terms, bounds, check_inf):
     shift, factor, offset = (neutral if t is None else t for t in terms)
     low, high = (float(b) for b in (bounds or (0, 0)))  # unused without bounds
 
+    in_place = out is X
+    # Where the result cannot tell an infinite input from an overflow (the
+    # input is overwritten, or the clip hides it), the kernel counts the
+    # infinite inputs themselves.
+    count_inputs = check_inf and (in_place or bounds is not None)
+
     def apply(block):
         rows = slice(block[0].start, block[-1].stop)
-        probe = np.zeros((2, n_features), dtype=np.int64)
+        counts = np.zeros(2, dtype=np.int64)
         compiled(
             X[rows],
             out[rows],
@@ -162,13 +168,16 @@ def _apply_compiled(compiled, X, out, terms, bounds, check_inf):
             low,
             high,
             bounds is not None,
-            check_inf,
-            probe,
+            count_inputs,
+            counts,
         )
-        if probe[0].any():
+        if counts[0]:
             raise infinity_error()
-        if probe[1].any():
-            raise overflow_error(out.dtype, np.flatnonzero(probe[1]))
+        if counts[1]:
+            if check_inf and not in_place and np.isinf(X[rows]).any():
+                raise infinity_error()
+            overflow = np.isinf(out[rows]).any(axis=0)
+            raise overflow_error(out.dtype, np.flatnonzero(overflow))
 
     run_blocks(apply, row_blocks(n_rows, n_features))
 

@@ -108,3 +108,22 @@ def test_kernel_setting_is_validated_and_named(monkeypatch):
     assert kernel_choice() == "numpy"
     monkeypatch.delenv("SKPREP_KERNELS")
     assert kernel_choice() == "auto"
+
+
+@pytest.mark.skipif(
+    "fork" not in __import__("multiprocessing").get_all_start_methods(),
+    reason="needs fork",
+)
+def test_a_forked_child_starts_its_own_thread_pool():
+    import multiprocessing
+
+    X = np.random.default_rng(2).normal(size=(200_000, 8))
+    with settings(n_jobs=2):
+        expected = ZScoreScaler().fit(X).transform(X)  # the parent's pool exists
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            result = pool.apply_async(_fit_transform, (X,)).get(timeout=60)
+    assert_array_equal(result, expected)
+
+
+def _fit_transform(X):
+    return ZScoreScaler().fit(X).transform(X)

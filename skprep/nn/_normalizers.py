@@ -9,9 +9,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._compat import Interval, _fit_context
 from .._dask import (
-    dask_fit_batch_normalizer,
+    as_array,
     dispatch_transform,
+    floating_block,
     is_dask_collection,
+    one_thread_task,
+    record_features,
 )
 from .._typing import Estimator, MatrixLike
 from . import functional as F
@@ -144,7 +147,7 @@ class BatchNormalizer(_AffineTransformer):
         self : BatchNormalizer
         """
         if is_dask_collection(X):
-            return dask_fit_batch_normalizer(self, X)
+            return _dask_fit_batch_normalizer(self, X)
         for name in ("running_mean_", "running_var_", "num_batches_tracked_"):
             if hasattr(self, name):
                 delattr(self, name)
@@ -171,7 +174,7 @@ class BatchNormalizer(_AffineTransformer):
         self : BatchNormalizer
         """
         if is_dask_collection(X):
-            return dask_fit_batch_normalizer(self, X, reset=False)
+            return _dask_fit_batch_normalizer(self, X, reset=False)
         X = self._validate(X, reset=not hasattr(self, "running_mean_"))
         self._train_on(X)
         return self
@@ -361,3 +364,57 @@ class GroupNormalizer(LayerNormalizer):
         return F.group_norm_forward(
             X, gamma, beta, num_groups=self.num_groups, eps=self.eps
         )[0]
+
+
+@one_thread_task
+def _batch_statistics(block, batch_size):
+    """Per-mini-batch mean, biased variance and row count of one block."""
+    block = floating_block(block)
+    n = block.shape[0]
+    stats = []
+    for rows in minibatches(n, batch_size, batch_norm=True):
+        part = block[rows]
+        if part.shape[0] < 2:
+            raise ValueError(
+                "A Dask block holds a single row, which has no batch variance; "
+                "rechunk so that every block has at least 2 rows."
+            )
+        stats.append((part.mean(axis=0), part.var(axis=0), part.shape[0]))
+    return stats
+
+
+def _dask_fit_batch_normalizer(est, X, *, reset=True):
+    """Fit a :class:`~skprep.nn.BatchNormalizer` on a Dask collection.
+
+    Mini-batches are cut within each block as ``fit`` cuts the whole array (a
+    short last batch joins the batch before), their mean and variance are
+    computed on the workers, and the running-average recurrence, which is
+    sequential by nature, is replayed on the client over those small vectors in
+    block order. The result equals ``fit`` on the in-memory data whenever the
+    block sizes are multiples of ``batch_size``.
+    """
+    import dask
+
+    if est.shuffle:
+        raise ValueError("shuffle=True is not supported with Dask collections.")
+    array, names = as_array(X)
+    if reset or not hasattr(est, "running_mean_"):
+        reset = True
+    record_features(est, array.shape[1], names, reset)
+    est._affine(array.shape[1])
+    blocks = array.to_delayed().ravel()
+    per_block = dask.compute(
+        *[dask.delayed(_batch_statistics)(b, est.batch_size) for b in blocks]
+    )
+    layer = BatchNorm(array.shape[1], eps=est.eps, momentum=est.momentum, affine=False)
+    if not reset:
+        layer.running_mean, layer.running_var = est.running_mean_, est.running_var_
+        layer.num_batches_tracked = np.array(est.num_batches_tracked_)
+    for batch_mean, batch_var, count in (s for block in per_block for s in block):
+        layer._update_running(batch_mean, batch_var, count)
+    if int(layer.num_batches_tracked) == 0:
+        raise ValueError("Found array with 0 sample(s); a minimum of 2 is required.")
+    est.running_mean_ = layer.running_mean
+    est.running_var_ = layer.running_var
+    est.num_batches_tracked_ = int(layer.num_batches_tracked)
+    return est

@@ -68,6 +68,8 @@ class ConditionalBatchNorm(_RunningStats):
 
     _torch_counterpart = False  # PyTorch has no conditional batch norm module
 
+    _extra_inputs = ("c",)
+
     def __init__(self, num_features, cond_features, *, eps=1e-5, momentum=0.1):
         super().__init__()
         num_features = check_int(num_features, "num_features")
@@ -114,8 +116,9 @@ class ConditionalBatchNorm(_RunningStats):
             running_var=self.running_var,
         )
         if self.training:
-            m = norm_cache["count"]
-            self._update_running(norm_cache["mean"], norm_cache["var"] * m / (m - 1))
+            self._update_running(
+                norm_cache["mean"], norm_cache["var"], norm_cache["count"]
+            )
         gamma, beta = self.conditioned_parameters(c.astype(x.dtype, copy=False))
         shape = x.shape[:2] + (1,) * (x.ndim - 2)
         y = x_hat * gamma.reshape(shape)

@@ -57,6 +57,9 @@ class Layer:
     _torch_keys: dict[str, str] = {}
     # Whether PyTorch has a module with this state (state_dict(format="torch")).
     _torch_counterpart = False
+    # What forward takes besides x (a condition, a recurrent state): such a
+    # layer cannot be chained by Sequential, which passes x alone.
+    _extra_inputs: tuple[str, ...] = ()
 
     def __init__(self):
         self.params = {}
@@ -255,6 +258,28 @@ def _check_state_values(name, key, value):
             )
 
 
+def running_update(
+    running_mean, running_var, batch_mean, batch_var, *, count, momentum, batches_seen
+):
+    """The running-statistics rule of PyTorch's batch norm, written once.
+
+    ``batch_var`` is the biased variance over ``count`` values, as the batch was
+    normalised with; the running variance takes the unbiased one,
+    ``batch_var * count / (count - 1)``. Then ``running = (1 - m) * running + m
+    * batch`` with ``m = momentum``, or ``m = 1 / batches_seen`` (a cumulative
+    average of the batches seen, this one included) when ``momentum`` is None.
+
+    Returns
+    -------
+    running_mean, running_var : ndarray
+        New arrays, float64, of the shape of the running ones.
+    """
+    factor = 1.0 / batches_seen if momentum is None else momentum
+    unbiased = np.asarray(batch_var, dtype=np.float64) * (count / (count - 1))
+    mean = (1 - factor) * running_mean + factor * np.asarray(batch_mean)
+    return mean, (1 - factor) * running_var + factor * unbiased
+
+
 def _affine_params(num_features, affine):
     if not affine:
         return {}
@@ -312,16 +337,17 @@ class _RunningStats(Layer):
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
 
-    def _update_running(self, batch_mean, batch_var_unbiased):
+    def _update_running(self, batch_mean, batch_var, count):
         self.num_batches_tracked = self.num_batches_tracked + 1
-        # momentum=None: a cumulative average of every batch seen so far.
-        factor = (
-            1.0 / float(self.num_batches_tracked)
-            if self.momentum is None
-            else self.momentum
+        self.running_mean, self.running_var = running_update(
+            self.running_mean,
+            self.running_var,
+            batch_mean,
+            batch_var,
+            count=count,
+            momentum=self.momentum,
+            batches_seen=int(self.num_batches_tracked),
         )
-        self.running_mean = (1 - factor) * self.running_mean + factor * batch_mean
-        self.running_var = (1 - factor) * self.running_var + factor * batch_var_unbiased
 
     def _gamma_beta(self):
         return self.params.get("gamma"), self.params.get("beta")
@@ -402,8 +428,8 @@ class BatchNorm(_RunningStats):
             running_var=self.running_var,
         )
         if self.training and self.track_running_stats:
-            m = self._cache["count"]
-            self._update_running(self._cache["mean"], self._cache["var"] * m / (m - 1))
+            cache = self._cache
+            self._update_running(cache["mean"], cache["var"], cache["count"])
         return y
 
     def backward(self, dy):
@@ -465,8 +491,8 @@ class InstanceNorm(_RunningStats):
         )
         if self.training and self.track_running_stats and np.shape(x)[0] > 0:
             m = int(np.prod(np.shape(x)[2:]))
-            unbiased = self._cache["var"] * m / (m - 1)
-            self._update_running(self._cache["mean"].mean(0), unbiased.mean(0))
+            cache = self._cache
+            self._update_running(cache["mean"].mean(0), cache["var"].mean(0), m)
         return y
 
     def backward(self, dy):

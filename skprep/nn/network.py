@@ -97,6 +97,13 @@ class Sequential(Layer):
                 raise TypeError(
                     f"Sequential takes Layer instances; got {type(layer).__name__}."
                 )
+            if layer._extra_inputs:
+                raise TypeError(
+                    f"Sequential passes each layer x alone, but "
+                    f"{type(layer).__name__}.forward also takes "
+                    f"{', '.join(layer._extra_inputs)}; call it yourself between "
+                    "two Sequential parts."
+                )
         self.layers = list(layers)
         self.training = True
 

@@ -19,7 +19,7 @@ from sklearn.utils import check_random_state
 
 from . import functional as F
 from ._checks import check_int, check_real
-from .layers import Layer
+from .layers import Layer, running_update
 
 __all__ = ["BNLSTM", "LayerNormLSTM", "LayerNormRNN"]
 
@@ -64,6 +64,8 @@ class _LSTMBase(Layer):
     ``_norm_backward(kind, dy, cache)`` -> (da, {param name: grad}) for kind in
     ``"x"`` (input term), ``"h"`` (recurrent term) and ``"c"`` (cell state).
     """
+
+    _extra_inputs = ("state",)
 
     def _init_weights(self, input_size, hidden_size, random_state):
         input_size = check_int(input_size, "input_size")
@@ -334,14 +336,17 @@ class BNLSTM(_LSTMBase):
             running_var=var[row],
         )
         if self.training:
-            m = cache["count"]
             # The cell term is normalised last in a step, so its counter still
             # holds the batches seen before this one for all three terms.
-            seen = self.steps_tracked[row] + 1
-            factor = 1.0 / seen if self.momentum is None else self.momentum
-            mean[row] = (1 - factor) * mean[row] + factor * cache["mean"]
-            unbiased = cache["var"] * m / (m - 1)
-            var[row] = (1 - factor) * var[row] + factor * unbiased
+            mean[row], var[row] = running_update(
+                mean[row],
+                var[row],
+                cache["mean"],
+                cache["var"],
+                count=cache["count"],
+                momentum=self.momentum,
+                batches_seen=int(self.steps_tracked[row]) + 1,
+            )
             if kind == "c":
                 self.steps_tracked[row] += 1
         return y, cache
@@ -442,6 +447,8 @@ class LayerNormRNN(Layer):
     >>> out.shape, h.shape
     ((3, 1, 5), (1, 5))
     """
+
+    _extra_inputs = ("state",)
 
     def __init__(
         self,

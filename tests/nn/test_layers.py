@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
+from skprep import nn
 from skprep.nn import (
     BatchNorm,
     GroupNorm,
@@ -395,3 +396,48 @@ def test_weight_norm_data_init_counts_every_leading_axis_as_a_sample():
     y = layer.data_init(x).forward(x)
     assert_allclose(y.mean(axis=(0, 1)), 0.0, atol=1e-10)
     assert_allclose(y.std(axis=(0, 1)), 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make, extra",
+    [
+        (lambda: nn.ConditionalBatchNorm(3, 2), "c"),
+        (lambda: nn.BNLSTM(3, 4), "state"),
+        (lambda: nn.LayerNormRNN(3, 4), "state"),
+    ],
+    ids=["conditional", "bnlstm", "rnn"],
+)
+def test_sequential_refuses_layers_that_take_more_than_x(make, extra):
+    with pytest.raises(TypeError, match=f"also takes {extra}"):
+        nn.Sequential(nn.Linear(3, 3, random_state=0), make())
+
+
+def test_running_update_is_pytorchs_rule():
+    from skprep.nn.layers import running_update
+
+    running_mean, running_var = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    batch_mean, batch_var = np.array([5.0, 6.0]), np.array([0.5, 2.0])
+    count = 4
+    mean, var = running_update(
+        running_mean,
+        running_var,
+        batch_mean,
+        batch_var,
+        count=count,
+        momentum=0.1,
+        batches_seen=7,
+    )
+    assert_allclose(mean, 0.9 * running_mean + 0.1 * batch_mean, rtol=1e-15)
+    assert_allclose(var, 0.9 * running_var + 0.1 * batch_var * 4 / 3, rtol=1e-15)
+    # momentum=None: the cumulative average over the batches seen, this one in.
+    mean, var = running_update(
+        running_mean,
+        running_var,
+        batch_mean,
+        batch_var,
+        count=count,
+        momentum=None,
+        batches_seen=4,
+    )
+    assert_allclose(mean, (3 * running_mean + batch_mean) / 4, rtol=1e-15)
+    assert_allclose(var, (3 * running_var + batch_var * 4 / 3) / 4, rtol=1e-15)
