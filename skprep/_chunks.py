@@ -111,7 +111,7 @@ def run_blocks(work, blocks, *, blas=False):
 # Thread pools by size, kept for the life of the process: starting two
 # threads per call cost a MinMaxScaler fit of 1e6 x 100 float32 about 1.6 ms
 # of 14 (benchmarks/bench_scalers.py, "MinMaxScaler fit" float32).
-_pools = {}
+_pools: dict[int, ThreadPoolExecutor] = {}
 _pools_lock = threading.Lock()
 _in_worker = threading.local()
 
