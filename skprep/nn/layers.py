@@ -701,12 +701,8 @@ class WeightNormLinear(Layer):
 
     Notes
     -----
-    Shapes, as ``torch.nn.Linear``: ``forward`` takes ``x`` of shape
-    ``(*, in_features)`` (any leading axes, or none) and returns
-    ``(*, out_features)``; ``backward`` takes ``dy`` of the output's shape,
-    returns ``dx`` of the input's shape, and sums the parameter gradients over
-    every leading axis. A last axis other than ``in_features`` or a 0-d input
-    raises ValueError.
+    Shapes and errors as :class:`Linear`: ``x`` of shape ``(*, in_features)``,
+    output ``(*, out_features)``, gradients summed over the leading axes.
 
     Examples
     --------
