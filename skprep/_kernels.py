@@ -76,7 +76,13 @@ def affine_columns(
     n_rows, n_features = X.shape
     # float64 results go straight into ``out``, unless ``out`` is ``X`` and the
     # input is still needed to tell an infinite input from an overflow.
-    direct = out.dtype == np.float64 and not (check_inf and out is X)
+    in_place = out is X
+    direct = out.dtype == np.float64 and not (check_inf and in_place)
+    # Where the result cannot tell an infinite input from an overflow (the
+    # input is overwritten, or the clip hides it), the input is tested first;
+    # elsewhere the one probe of the result decides, as in the compiled path.
+    test_input_first = check_inf and (in_place or bounds is not None)
+    source_after = check_inf and not in_place
 
     def apply(block):
         # Overflow is not a warning here: _refuse_overflow names it.
@@ -94,13 +100,13 @@ def affine_columns(
                 result = work
             if result is not work:
                 np.copyto(work, result)
-            if check_inf:
-                _refuse_infinity(work, src)  # before clipping, which hides it
+            if test_input_first:
+                _refuse_infinity(work, src)
             if bounds is not None:
                 np.clip(work, bounds[0], bounds[1], out=work)
             if work is not dst:
                 np.copyto(dst, work)
-            _refuse_overflow(dst)
+            _refuse_overflow(dst, src if source_after else None)
 
     # Each task writes one run of consecutive rows, so the pages of a new output
     # are first touched by the thread that fills them.
@@ -118,11 +124,14 @@ def _refuse_infinity(result, source):
         raise infinity_error()
 
 
-def _refuse_overflow(result):
-    """Raise if ``result`` (from finite input) holds infinity: an overflow."""
+def _refuse_overflow(result, source=None):
+    """Raise if ``result`` holds infinity: an infinite ``source`` (when given
+    and intact) or, from finite input, an overflow of the result's dtype."""
     with quiet_probe():
         probe = column_reduce(np.add, result)
     if not np.isfinite(probe).all():
+        if source is not None and np.isinf(source).any():
+            raise infinity_error()
         overflow = np.isinf(result).any(axis=0)
         if overflow.any():
             raise overflow_error(result.dtype, np.flatnonzero(overflow))
