@@ -1,5 +1,7 @@
 """Chunked elementwise kernels for applying fitted per-feature maps."""
 
+from dataclasses import dataclass
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -63,78 +65,112 @@ def affine_columns(
         None if t is None else np.asarray(t, dtype=np.float64)
         for t in (shift, factor, offset)
     ]
+    in_place = out is X
+    # An input that the map overwrites, or whose infinity a clip would hide, is
+    # tested before it is lost; elsewhere a result that is not finite sends the
+    # check to the intact input.
+    policy = _InfinityPolicy(
+        test_input=check_inf and (in_place or bounds is not None),
+        source_intact=check_inf and not in_place,
+    )
     compiled = affine_kernel(X, out, shift=shift, factor=factor, offset=offset)
     if compiled is not None:
-        _apply_compiled(compiled, X, out, terms, bounds, check_inf)
-        return out
+        apply = _compiled_map(compiled, X, out, terms, bounds, policy)
+    else:
+        apply = _numpy_map(X, out, terms, bounds, policy)
+    # Each task writes one run of consecutive rows, so the pages of a new output
+    # are first touched by the thread that fills them.
+    with charge_numpy():
+        run_blocks(apply, row_blocks(*X.shape))
+    return out
+
+
+@dataclass(frozen=True)
+class _InfinityPolicy:
+    test_input: bool  # test the input before it is lost
+    source_intact: bool  # the input can still tell an infinity from an overflow
+
+
+def _refuse_overflow(result, source=None):
+    """Raise if ``result`` holds infinity: an infinite ``source`` (when given)
+    or, from finite input, an overflow of the result's dtype."""
+    if source is not None and np.isinf(source).any():
+        raise infinity_error()
+    overflow = np.isinf(result).any(axis=0)
+    if overflow.any():
+        raise overflow_error(result.dtype, np.flatnonzero(overflow))
+
+
+def _numpy_map(X, out, terms, bounds, policy):
+    """The per-block task of :func:`affine_columns` as NumPy passes over chunks
+    in cache."""
     # Each per-column term repeated for long inner loops (see rowwise).
     steps = [
         (ufunc, term, tile_row(term))
         for ufunc, term in zip((np.subtract, np.multiply, np.add), terms, strict=True)
         if term is not None
     ]
-    n_rows, n_features = X.shape
-    # float64 results go straight into ``out``, unless ``out`` is ``X`` and the
-    # input is still needed to tell an infinite input from an overflow.
-    in_place = out is X
-    direct = out.dtype == np.float64 and not (check_inf and in_place)
-    # Where the result cannot tell an infinite input from an overflow (the
-    # input is overwritten, or the clip hides it), the input is tested first;
-    # elsewhere the one probe of the result decides, as in the compiled path.
-    test_input_first = check_inf and (in_place or bounds is not None)
-    source_after = check_inf and not in_place
+    # float64 results go straight into ``out``, unless the input is needed
+    # after the result is written (to tell an infinite input from an overflow).
+    direct = out.dtype == np.float64 and not (policy.test_input and out is X)
 
     def apply(block):
-        # Overflow is not a warning here: _refuse_overflow names it.
+        scratch = Scratch(chunk_row_count(X.shape[1]), X.shape[1])
+        # Overflow is not a warning here: check_result names it.
         with np.errstate(over="ignore", invalid="ignore"):
-            apply_chunks(block)
+            for rows in block:
+                src, dst = X[rows], out[rows]
+                work = dst if direct else scratch(src.shape[0])
+                result = src
+                for ufunc, term, tiled in steps:
+                    result = rowwise(ufunc, result, term, out=work, tiled=tiled)
+                if result is not work:
+                    np.copyto(work, result)
+                if policy.test_input and _not_finite(work) and np.isinf(src).any():
+                    raise infinity_error()
+                if bounds is not None:
+                    np.clip(work, bounds[0], bounds[1], out=work)
+                if work is not dst:
+                    np.copyto(dst, work)
+                if _not_finite(dst):
+                    _refuse_overflow(dst, src if policy.source_intact else None)
 
-    def apply_chunks(block):
-        scratch = Scratch(chunk_row_count(n_features), n_features)
-        for rows in block:
-            src, dst = X[rows], out[rows]
-            work = dst if direct else scratch(src.shape[0])
-            result = src
-            for ufunc, term, tiled in steps:
-                rowwise(ufunc, result, term, out=work, tiled=tiled)
-                result = work
-            if result is not work:
-                np.copyto(work, result)
-            if test_input_first:
-                _refuse_infinity(work, src)
-            if bounds is not None:
-                np.clip(work, bounds[0], bounds[1], out=work)
-            if work is not dst:
-                np.copyto(dst, work)
-            _refuse_overflow(dst, src if source_after else None)
-
-    # Each task writes one run of consecutive rows, so the pages of a new output
-    # are first touched by the thread that fills them.
-    with charge_numpy():
-        run_blocks(apply, row_blocks(n_rows, n_features))
-    return out
+    return apply
 
 
-def _refuse_infinity(result, source):
-    """Raise if ``source`` holds infinity, testing it only where ``result`` has
-    a column that is not finite (an infinite input makes the output infinite)."""
+def _not_finite(a):
+    """Whether ``a`` holds NaN or infinity, from one in-cache column sum."""
     with quiet_probe():
-        probe = column_reduce(np.add, result)
-    if not np.isfinite(probe).all() and np.isinf(source).any():
-        raise infinity_error()
+        return not np.isfinite(column_reduce(np.add, a)).all()
 
 
-def _refuse_overflow(result, source=None):
-    """Raise if ``result`` holds infinity: an infinite ``source`` (when given
-    and intact) or, from finite input, an overflow of the result's dtype."""
-    with quiet_probe():
-        probe = column_reduce(np.add, result)
-    if not np.isfinite(probe).all():
-        if source is not None and np.isinf(source).any():
+def _compiled_map(compiled, X, out, terms, bounds, policy):
+    """The per-block task of :func:`affine_columns` as one compiled call."""
+    neutral = np.zeros(X.shape[1])  # stands in for an absent term
+    shift, factor, offset = (neutral if t is None else t for t in terms)
+    low, high = (float(b) for b in (bounds or (0, 0)))  # unused without bounds
+
+    def apply(block):
+        rows = slice(block[0].start, block[-1].stop)
+        counts = np.zeros(2, dtype=np.int64)
+        compiled(
+            X[rows],
+            out[rows],
+            shift,
+            factor,
+            offset,
+            low,
+            high,
+            bounds is not None,
+            policy.test_input,
+            counts,
+        )
+        if counts[0]:
             raise infinity_error()
-        overflow = np.isinf(result).any(axis=0)
-        if overflow.any():
-            raise overflow_error(result.dtype, np.flatnonzero(overflow))
+        if counts[1]:
+            _refuse_overflow(out[rows], X[rows] if policy.source_intact else None)
+
+    return apply
 
 
 def overflow_error(dtype, features):
@@ -150,45 +186,6 @@ def overflow_error(dtype, features):
         f"{dtype.name} (largest finite value {np.finfo(dtype).max:.4g}); the input "
         f"is finite: {advice}."
     )
-
-
-def _apply_compiled(compiled, X, out, terms, bounds, check_inf):
-    """:func:`affine_columns` through a compiled kernel: one call per block of rows."""
-    n_rows, n_features = X.shape
-    neutral = np.zeros(n_features)  # stands in for an absent term
-    shift, factor, offset = (neutral if t is None else t for t in terms)
-    low, high = (float(b) for b in (bounds or (0, 0)))  # unused without bounds
-
-    in_place = out is X
-    # Where the result cannot tell an infinite input from an overflow (the
-    # input is overwritten, or the clip hides it), the kernel counts the
-    # infinite inputs themselves.
-    count_inputs = check_inf and (in_place or bounds is not None)
-
-    def apply(block):
-        rows = slice(block[0].start, block[-1].stop)
-        counts = np.zeros(2, dtype=np.int64)
-        compiled(
-            X[rows],
-            out[rows],
-            shift,
-            factor,
-            offset,
-            low,
-            high,
-            bounds is not None,
-            count_inputs,
-            counts,
-        )
-        if counts[0]:
-            raise infinity_error()
-        if counts[1]:
-            if check_inf and not in_place and np.isinf(X[rows]).any():
-                raise infinity_error()
-            overflow = np.isinf(out[rows]).any(axis=0)
-            raise overflow_error(out.dtype, np.flatnonzero(overflow))
-
-    run_blocks(apply, row_blocks(n_rows, n_features))
 
 
 def has_infinity(X):
@@ -264,5 +261,6 @@ def project_rows(X, *, matrix, shift=None, offset=None):
                 result = (chunk if shift is None else chunk - shift) @ matrix
             result += constant
             out[rows] = result
-        _refuse_overflow(out[rows])
+        if _not_finite(out[rows]):
+            _refuse_overflow(out[rows])
     return out
