@@ -101,9 +101,10 @@ def charge_numpy():
             _numpy_seconds += time.perf_counter() - start
 
 
-def chunk_kernel(X, *, scatter, weighted):
-    """The fused reducer of row chunks to use for ``X``, or None for the NumPy
-    passes (see :func:`fused_chunk_moments`).
+def chunk_kernel(X, *, weighted, mean, var, minmax, scatter):
+    """The fused reducer ``reduce(X, bounds, max_kappa2)`` of row chunks for
+    these statistics of ``X``, or None for the NumPy passes (see
+    :func:`fused_chunk_moments`).
 
     Scatter matrices (BLAS forms them) and sample weights keep the NumPy path.
     """
@@ -112,7 +113,7 @@ def chunk_kernel(X, *, scatter, weighted):
     # Built here, once, rather than raced for by the pool's workers.
     _compiled().reducers()
     _compiled().extremes_kernel()
-    return fused_chunk_moments
+    return functools.partial(fused_chunk_moments, mean=mean, var=var, minmax=minmax)
 
 
 def fused_chunk_moments(X, bounds, *, mean, var, minmax, max_kappa2):

@@ -23,7 +23,8 @@ float64 one chunk at a time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import functools
+from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -268,7 +269,7 @@ def moments(
             stats = _sparse_moments(
                 X, sample_weight, var=var, minmax=minmax, scatter=scatter
             )
-        return stats if request.mean else _without_mean(stats)
+        return stats if request.mean else replace(stats, mean=None)
     return _dense_moments(X, sample_weight, request, chunk_bytes)
 
 
@@ -281,51 +282,21 @@ class _Request:
     minmax: bool
     scatter: bool
 
-    def empty(self, n_features):
-        return Moments.empty(
-            n_features,
-            mean=self.mean,
-            var=self.var,
-            minmax=self.minmax,
-            scatter=self.scatter,
-        )
-
-
-@dataclass(frozen=True)
-class _ChunkStats:
-    """One chunk reduced, before the merge (the scatter matrix travels apart).
-
-    ``n_observed`` is None when nothing is missing; ``about_zero`` says the
-    chunk's products were summed about zero, to be centred at the merge.
-    """
-
-    n_rows: int
-    n_observed: np.ndarray | None
-    weight: np.ndarray
-    mean: np.ndarray | None
-    m2: np.ndarray | None = None
-    minimum: np.ndarray | None = None
-    maximum: np.ndarray | None = None
-    about_zero: bool = False
-
 
 def _dense_moments(X, sample_weight, request, chunk_bytes):
     n_rows, n_features = X.shape
-    fused = chunk_kernel(X, scatter=request.scatter, weighted=sample_weight is not None)
+    fused = chunk_kernel(X, weighted=sample_weight is not None, **asdict(request))
     if chunk_bytes is None:
         # The compiled pass makes no working copy, so its chunks cost no
-        # memory; longer ones amortise its per-chunk shift and call: 1e6 x 100,
-        # two threads, ZScoreScaler fit 5-10% faster with 8 MiB than with 4
-        # (benchmarks/bench_scalers.py, "fit" rows).
+        # memory; longer ones amortise its per-chunk shift and call
+        # (benchmarks/bench_scalers.py, "ZScoreScaler fit" rows).
         chunk_bytes = DEFAULT_CHUNK_BYTES if fused is None else 2 * DEFAULT_CHUNK_BYTES
     if request.scatter:
-        # syrk needs chunks of a couple of d rows to run at full speed (at d =
-        # 1,000: five 1,000-row products took 41 ms, one 5,000-row product 16).
+        # syrk needs chunks of a couple of d rows to run at full speed.
         chunk_bytes = max(chunk_bytes, 16 * n_features * n_features)
     # With a scatter matrix every block ends in O(d^2) work (symmetrizing,
-    # centring, merging: about 8 ms per block at d = 1,000), so fewer, longer
-    # blocks, each of at least 16 d rows to keep that a small share of its
-    # O(rows d^2) products.
+    # centring, merging), so fewer, longer blocks, each of at least 16 d rows
+    # to keep that a small share of its O(rows d^2) products.
     blocks = row_blocks(
         n_rows,
         n_features,
@@ -351,11 +322,10 @@ def _dense_moments(X, sample_weight, request, chunk_bytes):
         results = run_blocks(
             reducer, blocks, blas=request.scatter or sample_weight is not None
         )
-    total = request.empty(n_features)
     with np.errstate(over="ignore", invalid="ignore"):
-        for part in results:
-            total = part if total.n_rows == 0 else total.merge(part)
-    return total
+        return functools.reduce(
+            Moments.merge, results, Moments.empty(n_features, **asdict(request))
+        )
 
 
 class _BlockReducer:
@@ -377,13 +347,9 @@ class _BlockReducer:
 
     def _reduce(self, block):
         X, w, request = self.X, self.sample_weight, self.request
+        parts = [] if self.fused is None else _fused_parts(self.fused, X, block)
         scratch = Scratch(self.step, X.shape[1])
-        parts = (
-            [] if self.fused is None else _fused_parts(self.fused, X, block, request)
-        )
-        # Scatter matrices summed as we go: one accumulator for the chunks
-        # centred on their own values, one for those summed about zero.
-        centred_sum = zero_sum = None
+        scatter = None  # the chunks' scatter matrices, summed as we go
         # A chunk the compiled pass declined (mostly: it holds NaN) was read
         # for nothing; data with missing values tend to have them throughout,
         # so the rest of the block goes straight to the NumPy passes.
@@ -391,56 +357,26 @@ class _BlockReducer:
             part, chunk_scatter = _chunk_stats(
                 X[rows], None if w is None else w[rows], scratch, request, self.gram
             )
-            if chunk_scatter is not None and part.about_zero:
-                zero_sum = _added(zero_sum, chunk_scatter)
-            elif chunk_scatter is not None:
-                centred_sum = _added(centred_sum, chunk_scatter)
             parts.append(part)
-        if self.triangles:
-            centred_sum, zero_sum = (
-                None if c is None else _symmetrize_upper(c)
-                for c in (centred_sum, zero_sum)
-            )
-        return _combine_chunks(parts, centred_sum, zero_sum, request)
+            if scatter is None:
+                scatter = chunk_scatter
+            elif chunk_scatter is not None:
+                scatter += chunk_scatter
+        if self.triangles and scatter is not None:
+            scatter = _symmetrize_upper(scatter)
+        return _combine_chunks(parts, scatter)
 
 
-def _added(total, term):
-    if total is None:
-        return term
-    total += term
-    return total
-
-
-def _without_mean(stats):
-    return Moments(
-        n_rows=stats.n_rows,
-        n_observed=stats.n_observed,
-        weight=stats.weight,
-        mean=None,
-        minimum=stats.minimum,
-        maximum=stats.maximum,
-    )
-
-
-def _fused_parts(fused, X, block, request):
+def _fused_parts(fused, X, block):
     """Statistics of the block's leading chunks from the compiled single pass,
     up to the first chunk it declined (see _fused)."""
     bounds = [rows.start for rows in block] + [block[-1].stop]
-    answered = fused(
-        X,
-        bounds,
-        mean=request.mean,
-        var=request.var,
-        minmax=request.minmax,
-        max_kappa2=_ONE_PASS_MAX_KAPPA2,
-    )
-    parts = []
-    # Only the leading chunks the pass answered have statistics.
-    for rows, (mean, m2, minimum, maximum) in zip(block, answered, strict=False):
-        n_rows = rows.stop - rows.start
-        weight = np.full(X.shape[1], float(n_rows))
-        parts.append(_ChunkStats(n_rows, None, weight, mean, m2, minimum, maximum))
-    return parts
+    answered = fused(X, bounds, max_kappa2=_ONE_PASS_MAX_KAPPA2)
+    n_features = X.shape[1]
+    return [
+        Moments(int(n), np.full(n_features, n), np.full(n_features, float(n)), *found)
+        for n, found in zip(np.diff(bounds), answered, strict=False)
+    ]
 
 
 def infinity_error():
@@ -449,30 +385,26 @@ def infinity_error():
 
 
 def _chunk_stats(chunk, w, scratch, request, gram):
-    """Statistics of one in-cache chunk, and its scatter matrix (or None).
-
-    The scatter matrix is the upper triangle only when ``gram`` is
-    :func:`_gram_upper`.
-    """
+    """One in-cache chunk reduced to :class:`Moments`, and its scatter matrix
+    (or None; the upper triangle only when ``gram`` is :func:`_gram_upper`)."""
     n_rows, n_features = chunk.shape
     values, sums, extremes, missing, weight = _first_passes(chunk, w, scratch, request)
-    stats = {"n_rows": n_rows, "weight": weight, "mean": None}
-    stats["n_observed"] = None if missing is None else n_rows - missing.sum(axis=0)
-    chunk_scatter = None
+    if missing is None:
+        n_observed = np.full(n_features, n_rows)
+    else:
+        n_observed = n_rows - missing.sum(axis=0)
+    mean = m2 = scatter = minimum = maximum = None
     if request.mean:
-        stats["mean"] = np.divide(
-            sums, weight, out=np.zeros(n_features), where=weight > 0
+        mean = np.divide(sums, weight, out=np.zeros(n_features), where=weight > 0)
+    if request.var and not request.scatter and w is None and missing is None:
+        m2 = _m2_from_sums(values, None, sums, mean)  # about zero, in one pass
+    if request.scatter or (request.var and m2 is None):
+        mean, m2, scatter = _centred_spread(
+            values, w, missing, weight, scratch, request, gram
         )
-    if request.var or request.scatter:
-        spread = _one_pass_spread if w is None and missing is None else None
-        found = spread and spread(values, sums, stats["mean"], request, gram)
-        if not found:
-            found = _centred_spread(values, w, missing, weight, scratch, request, gram)
-        stats.update(found[0])
-        chunk_scatter = found[1]
     if request.minmax:
-        stats["minimum"], stats["maximum"] = _kept_extremes(chunk, w, extremes)
-    return _ChunkStats(**stats), chunk_scatter
+        minimum, maximum = _kept_extremes(chunk, w, extremes)
+    return Moments(n_rows, n_observed, weight, mean, m2, minimum, maximum), scatter
 
 
 def _first_passes(chunk, w, scratch, request):
@@ -529,67 +461,64 @@ def _missing_and_weight(chunk, w, request):
     return missing, w @ ~missing
 
 
-def _one_pass_spread(values, sums, chunk_mean, request, gram):
-    """m2 (and the scatter about zero) from one pass, where that is safe.
+def _m2_from_sums(shifted, w, sums, mean):
+    """m2 from sums about a shift ``K`` in one pass, or None where that is unsafe.
 
-    Sums of squares and products about zero equal m2 + n mean^2 (and scatter +
-    n mean mean^T); rounding in the subtraction grows with kappa^2 = sumsq / m2
-    (Chan, Golub & LeVeque's condition number; for the off-diagonal products
-    with kappa_j kappa_k). Columns with kappa^2 <= _ONE_PASS_MAX_KAPPA2 (|mean|
-    below about 4 standard deviations) lose at most 4 bits this way, and the
-    chunk needs no centred copy. Returns None when a column -- far from the
-    origin, or constant -- needs the exact centred pass.
+    ``shifted`` holds ``x - K``, ``sums`` its (weighted) column sums and
+    ``mean`` their mean; ``m2 = sum (x - K)^2 - sums * mean``. Rounding in the
+    subtraction grows with kappa^2 = sum (x - K)^2 / m2 (Chan, Golub &
+    LeVeque's condition number): columns with kappa^2 <= _ONE_PASS_MAX_KAPPA2
+    (K within about 4 standard deviations of the mean) lose at most 4 bits,
+    and need no second centring pass.
     """
     with quiet_probe():
-        sumsq = column_sum_of_squares(values)
-    m2 = sumsq - sums * chunk_mean
+        if w is None:
+            sumsq = column_sum_of_squares(shifted)
+        else:
+            sumsq = np.einsum("ij,ij->j", shifted * w[:, None], shifted)
+    m2 = sumsq - sums * mean
     safe = (
         np.isfinite(sumsq).all()
+        and (m2 >= 0).all()
         and (m2 * _ONE_PASS_MAX_KAPPA2 >= sumsq).all()
-        and (m2 > 0).all()
     )
-    if not safe:
-        return None
-    found = {"m2": m2 if request.var else None, "about_zero": request.scatter}
-    # The n mean mean^T term of the products is taken off in _combine_chunks.
-    return found, gram(values) if request.scatter else None
+    return m2 if safe else None
 
 
 def _centred_spread(values, w, missing, weight, scratch, request, gram):
-    """The mean, m2 and scatter of a chunk from two passes about its own values.
+    """The mean, m2 and scatter matrix of a chunk about its own values.
 
-    Each column is centred about its first observed value, then about the mean
-    of what is left: identical values give exactly zero deviations, so a
-    constant column has m2 = 0 and its mean is that value, exactly.
+    Each column is shifted by its first observed value: identical values give
+    exactly zero deviations, so a constant column has m2 = 0 and its mean is
+    that value, exactly. m2 comes from sums about that value where that is
+    safe (:func:`_m2_from_sums`), else, as the scatter matrix always does, from
+    a second centring about the mean of what is left.
     """
     n_rows, n_features = values.shape
     if missing is None:
         shift = values[0].copy()
     else:
-        first = np.argmax(~missing, axis=0)
-        shift = values[first, np.arange(n_features)]
+        shift = values[np.argmax(~missing, axis=0), np.arange(n_features)]
     centred = rowwise(np.subtract, values, shift, out=scratch(n_rows))
     if missing is not None:
         centred[missing] = 0.0
-    offset = column_reduce(np.add, centred) if w is None else w @ centred
-    offset = np.divide(offset, weight, out=np.zeros(n_features), where=weight > 0)
+    sums = column_reduce(np.add, centred) if w is None else w @ centred
+    offset = np.divide(sums, weight, out=np.zeros(n_features), where=weight > 0)
+    m2 = None
+    if not request.scatter:
+        m2 = _m2_from_sums(centred, w, sums, offset)
+        if m2 is not None or not request.var:
+            return shift + offset, m2, None
     rowwise(np.subtract, centred, offset, out=centred)
     if missing is not None:
         centred[missing] = 0.0
-    found = {"mean": shift + offset, "m2": None}
-    chunk_scatter = None
-    if w is None:
-        if request.var:
-            found["m2"] = column_sum_of_squares(centred)
-        if request.scatter:
-            chunk_scatter = gram(centred)
-    else:
-        weighted = centred * w[:, None]
-        if request.var:
-            found["m2"] = np.einsum("ij,ij->j", weighted, centred)
-        if request.scatter:
-            chunk_scatter = weighted.T @ centred
-    return found, chunk_scatter
+    weighted = centred if w is None else centred * w[:, None]
+    if request.var:
+        m2 = np.einsum("ij,ij->j", weighted, centred)
+    scatter = None
+    if request.scatter:
+        scatter = gram(centred) if w is None else weighted.T @ centred
+    return shift + offset, m2, scatter
 
 
 def _kept_extremes(chunk, w, extremes):
@@ -603,77 +532,48 @@ def _kept_extremes(chunk, w, extremes):
     return minimum, maximum
 
 
-def _combine_chunks(parts, centred_sum, zero_sum, request):
-    """Exact k-way merge of per-chunk statistics (vectorised Chan update)."""
-    n_rows = sum(p.n_rows for p in parts)
-    n_features = parts[0].weight.shape[0]
-    n_observed = np.full(n_features, n_rows, dtype=np.int64)
-    for part in parts:
-        if part.n_observed is not None:  # this chunk missed some values
-            n_observed -= part.n_rows - part.n_observed
+def _masked_extreme(ufunc, rows, n_features, neutral):
+    if rows.shape[0] == 0:
+        return np.full(n_features, neutral)
+    return ufunc.reduce(rows, axis=0).astype(np.float64)
+
+
+def _combine_chunks(parts, scatter):
+    """Exact k-way merge of chunk statistics (vectorised Chan update); ``scatter``
+    is the sum of the chunks' scatter matrices, each about its chunk's mean.
+
+    Chunk means merge about the first observed one, so equal chunk means (a
+    constant column) merge to exactly that mean. The scatter correction
+    ``sum_c w_c d_c d_c^T`` is formed as ``B^T B`` (BLAS syrk), exactly
+    symmetric.
+    """
+    first = parts[0]
+    n_features = first.n_features
     weights = np.array([p.weight for p in parts])
     weight = weights.sum(axis=0)
-    merged = {"mean": None, "m2": None, "scatter": None}
-    if request.mean:
+    mean = m2 = minimum = maximum = None
+    if first.mean is not None:
         means = np.array([p.mean for p in parts])
-        # About the first observed chunk mean, so that equal chunk means (a
-        # constant column) merge to exactly that mean.
         base = means[np.argmax(weights > 0, axis=0), np.arange(n_features)]
-        total_mean = base + np.divide(
+        mean = base + np.divide(
             (weights * (means - base)).sum(axis=0),
             weight,
             out=np.zeros(n_features),
             where=weight > 0,
         )
-        deviation = means - total_mean
-        merged["mean"] = total_mean
-        if request.var:
-            merged["m2"] = np.sum([p.m2 for p in parts], axis=0) + (
-                weights * deviation * deviation
-            ).sum(axis=0)
-        if request.scatter:
-            merged["scatter"] = _merged_scatter(
-                parts, weights, means, total_mean, centred_sum, zero_sum
-            )
-    minimum = maximum = None
-    if request.minmax:
+        deviation = means - mean
+        if first.m2 is not None:
+            m2 = np.sum([p.m2 for p in parts], axis=0)
+            m2 += (weights * deviation * deviation).sum(axis=0)
+        if scatter is not None:
+            # Complete rows: one weight per chunk, shared by every feature.
+            scatter += _gram(deviation * np.sqrt(weights[:, :1]))
+    if first.minimum is not None:
         minimum = np.fmin.reduce(np.array([p.minimum for p in parts]), axis=0)
         maximum = np.fmax.reduce(np.array([p.maximum for p in parts]), axis=0)
-    return Moments(
-        n_rows=n_rows,
-        n_observed=n_observed,
-        weight=weight,
-        minimum=minimum,
-        maximum=maximum,
-        **merged,
-    )
-
-
-def _merged_scatter(parts, weights, means, total_mean, centred_sum, zero_sum):
-    """S = sum_c S_c + sum_c w_c d_c d_c^T over complete rows (one weight per
-    chunk, shared by every feature), where a chunk summed about zero
-    contributes S_c = G_c - n_c m_c m_c^T. Each correction is formed as B^T B
-    (BLAS syrk) so the result stays exactly symmetric."""
-    if centred_sum is None:
-        # Every chunk summed about zero: the corrections add up to -N mu mu^T,
-        # one rank-one update (symmetric as formed).
-        total = zero_sum
-        total -= weights[:, 0].sum() * np.multiply.outer(total_mean, total_mean)
-        return total
-    root = np.sqrt(weights[:, :1])
-    total = _gram((means - total_mean) * root)
-    total += centred_sum
-    if zero_sum is not None:
-        about_zero = np.array([p.about_zero for p in parts])
-        total += zero_sum
-        total -= _gram(means[about_zero] * root[about_zero])
-    return total
-
-
-def _masked_extreme(ufunc, rows, n_features, neutral):
-    if rows.shape[0] == 0:
-        return np.full(n_features, neutral)
-    return ufunc.reduce(rows, axis=0).astype(np.float64)
+    n_observed = np.sum([p.n_observed for p in parts], axis=0)
+    n_rows = sum(p.n_rows for p in parts)
+    return Moments(n_rows, n_observed, weight, mean, m2, minimum, maximum, scatter)
 
 
 def _sparse_moments(X, sample_weight, *, var, minmax, scatter=False):

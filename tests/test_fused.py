@@ -201,14 +201,18 @@ def test_a_declined_chunk_in_a_block_gives_the_numpy_statistics():
 
 def test_scatter_weights_and_integers_keep_the_numpy_passes():
     X = np.zeros((1000, 3))
+
+    def kernel(X, **flags):
+        return _fused.chunk_kernel(X, mean=True, var=True, minmax=False, **flags)
+
     with settings(kernels="numba"):
-        assert _fused.chunk_kernel(X, scatter=False, weighted=False)
-        assert not _fused.chunk_kernel(X, scatter=True, weighted=False)
-        assert not _fused.chunk_kernel(X, scatter=False, weighted=True)
+        assert kernel(X, scatter=False, weighted=False)
+        assert not kernel(X, scatter=True, weighted=False)
+        assert not kernel(X, scatter=False, weighted=True)
         ints = X.astype(np.int64)
-        assert not _fused.chunk_kernel(ints, scatter=False, weighted=False)
+        assert not kernel(ints, scatter=False, weighted=False)
     with settings(kernels="numpy"):
-        assert not _fused.chunk_kernel(X, scatter=False, weighted=False)
+        assert not kernel(X, scatter=False, weighted=False)
 
 
 def test_auto_loads_the_compiled_kernels_once_the_numpy_passes_paid_for_them():
