@@ -449,7 +449,7 @@ class _BaseNormalizedMLP(BaseEstimator):
         return [
             layer
             for layer in self.network_.layers
-            if isinstance(layer, Linear | WeightNormLinear)
+            if isinstance(layer, Linear)  # WeightNormLinear included
         ]
 
 
