@@ -135,6 +135,46 @@ def test_usage_errors_exit_2_in_one_line(argv, message, capsys):
 
 
 @pytest.mark.parametrize(
+    "option",
+    [
+        ["--columns", "a"],
+        ["--exclude", "a"],
+        ["--chunksize", "10"],
+        ["--output-dir", "o"],
+        ["--sep", ";"],
+        ["--thousands", "_"],
+        ["--decimal", ","],
+    ],
+)
+def test_the_demo_names_every_table_option_it_refuses(option, capsys):
+    assert main(option) == 2
+    err = capsys.readouterr().err
+    assert f"{option[0]} concern --train/--apply tables" in err
+
+
+def test_the_demo_accepts_options_at_their_default_value(capsys):
+    # --decimal . is the default: the demo runs (it refuses --decimal ,).
+    assert main(["--decimal", ".", "--quiet"]) == 0
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--train", "t.csv"],
+        ["--method", "pca"],
+        ["--param", "with_mean=False"],
+        ["--columns", "a"],
+        ["--exclude", "a"],
+        ["--save-model", "m.skops"],
+    ],
+)
+def test_load_model_names_every_fitting_option_it_refuses(option, capsys):
+    assert main(["--load-model", "m.skops", "--apply", "x.csv", *option]) == 2
+    err = capsys.readouterr().err
+    assert f"as it is; drop {option[0]}" in err
+
+
+@pytest.mark.parametrize(
     "argv, message",
     [
         (["--train", "missing.csv", "--save-model", "m.skops"], "missing.csv: no such"),

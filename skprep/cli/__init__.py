@@ -11,6 +11,7 @@ stderr, ``skprep: error: ...``.
 
 import argparse
 import ast
+import functools
 import os
 import sys
 import time
@@ -313,21 +314,35 @@ def _dispatch(args):
     return _run_files(args, say)
 
 
+# What --load-model refuses: it applies a saved transformer as it is.
+_FIT_OPTIONS = "--train --method --param --columns --exclude --save-model".split()
+# What concerns only --train/--apply tables: the demo refuses it.
+_TABLE_OPTIONS = (
+    "--columns --exclude --chunksize --output-dir --sep --thousands --decimal".split()
+)
+
+
+@functools.cache
+def _defaults():
+    return vars(build_parser().parse_args([]))
+
+
+def _given(args, options):
+    """Those of ``options`` (as spelled on the command line) that ``args`` sets
+    to something other than the option's default."""
+    dests = {option: option.lstrip("-").replace("-", "_") for option in options}
+    defaults = _defaults()
+    return [
+        option
+        for option, dest in dests.items()
+        if getattr(args, dest) != defaults[dest]
+    ]
+
+
 def _check_usage(args):
     """Refuse contradictory or incomplete command lines before any work."""
     if args.load_model:
-        conflicts = [
-            name
-            for name, given in (
-                ("--train", args.train),
-                ("--method", args.method),
-                ("--param", args.param),
-                ("--columns", args.columns),
-                ("--exclude", args.exclude),
-                ("--save-model", args.save_model),
-            )
-            if given
-        ]
+        conflicts = _given(args, _FIT_OPTIONS)
         if conflicts:
             raise UsageError(
                 f"--load-model applies a saved transformer as it is; drop "
@@ -345,19 +360,7 @@ def _check_usage(args):
     if not args.train and not args.load_model:
         if args.apply:
             raise UsageError("--apply needs a --train table or a --load-model file")
-        table_only = [
-            name
-            for name, given in (
-                ("--columns", args.columns),
-                ("--exclude", args.exclude),
-                ("--chunksize", args.chunksize),
-                ("--output-dir", args.output_dir),
-                ("--sep", args.sep),
-                ("--thousands", args.thousands),
-                ("--decimal", args.decimal != "."),
-            )
-            if given
-        ]
+        table_only = _given(args, _TABLE_OPTIONS)
         if table_only:
             raise UsageError(
                 f"{', '.join(table_only)} concern --train/--apply tables; the demo "

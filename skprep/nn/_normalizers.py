@@ -39,11 +39,32 @@ def _check_affine(value, n_features, name, default):
 
 
 class _AffineTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Base of the normalizers: ``gamma``/``beta`` checks and ``transform``;
+    subclasses write ``fit`` and ``_normalize(X, gamma, beta)``."""
+
     def _affine(self, n_features):
         return (
             _check_affine(self.gamma, n_features, "gamma", 1.0),
             _check_affine(self.beta, n_features, "beta", 0.0),
         )
+
+    @dispatch_transform
+    def transform(self, X: MatrixLike) -> MatrixLike:
+        """Normalise ``X``: batch norm with the running statistics (evaluation
+        mode), layer and group norm each row on its own.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=_FLOATS, reset=False)
+        gamma, beta = self._affine(X.shape[1])
+        return self._normalize(X, gamma, beta)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -202,21 +223,7 @@ class BatchNormalizer(_AffineTransformer):
         self.running_var_ = layer.running_var
         self.num_batches_tracked_ = int(layer.num_batches_tracked)
 
-    @dispatch_transform
-    def transform(self, X: MatrixLike) -> MatrixLike:
-        """Normalise with the running statistics (evaluation mode).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        gamma, beta = self._affine(X.shape[1])
+    def _normalize(self, X, gamma, beta):
         y, _ = F.batch_norm_forward(
             X,
             gamma,
@@ -296,23 +303,6 @@ class LayerNormalizer(_AffineTransformer):
 
     def _normalize(self, X, gamma, beta):
         return F.layer_norm_forward(X, gamma, beta, eps=self.eps)[0]
-
-    @dispatch_transform
-    def transform(self, X: MatrixLike) -> MatrixLike:
-        """Normalise each row over its features.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        X_new : ndarray of shape (n_samples, n_features)
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=_FLOATS, reset=False)
-        gamma, beta = self._affine(X.shape[1])
-        return self._normalize(X, gamma, beta)
 
 
 class GroupNormalizer(LayerNormalizer):

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _core
 from . import functional as F
-from ._checks import check_int, check_real
+from ._checks import check_int
 from .layers import _RunningStats
 
 __all__ = ["ConditionalBatchNorm"]
@@ -71,21 +71,10 @@ class ConditionalBatchNorm(_RunningStats):
     _extra_inputs = ("c",)
 
     def __init__(self, num_features, cond_features, *, eps=1e-5, momentum=0.1):
-        super().__init__()
-        num_features = check_int(num_features, "num_features")
-        cond_features = check_int(cond_features, "cond_features")
-        self.num_features = num_features
-        self.cond_features = cond_features
-        self.eps = check_real(eps, "eps", low=0.0)
-        self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, none=True)
-        self.params = {
-            "gamma": np.ones(num_features),
-            "beta": np.zeros(num_features),
-            "W_gamma": np.zeros((cond_features, num_features)),
-            "W_beta": np.zeros((cond_features, num_features)),
-        }
-        self.running_mean = None
-        self.track_running_stats = True  # allocates the running statistics
+        super().__init__(num_features, eps=eps, momentum=momentum)
+        self.cond_features = check_int(cond_features, "cond_features")
+        shape = (self.cond_features, self.num_features)
+        self.params.update(W_gamma=np.zeros(shape), W_beta=np.zeros(shape))
 
     def conditioned_parameters(self, c):
         """Per-sample ``gamma(c)`` and ``beta(c)``, each of shape (N, C)."""

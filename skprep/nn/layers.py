@@ -25,6 +25,8 @@ and shapes for the layers PyTorch has (``weight``, ``bias``, ``running_mean``,
 ``weight_v`` of ``torch.nn.utils.weight_norm``.
 """
 
+from collections.abc import Callable
+
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -286,9 +288,6 @@ def _affine_params(num_features, affine):
     return {"gamma": np.ones(num_features), "beta": np.zeros(num_features)}
 
 
-_NORM_TORCH_KEYS = {"gamma": "weight", "beta": "bias"}
-
-
 def _describe_mode(layer):
     """The mode a batch-statistics error happens in, in words."""
     if layer.training:
@@ -299,15 +298,40 @@ def _describe_mode(layer):
     )
 
 
-class _RunningStats(Layer):
-    """Running mean/variance bookkeeping shared by batch and instance norm."""
+class _Normalization(Layer):
+    """Base of the norm layers: optional ``gamma`` and ``beta`` (PyTorch's
+    ``weight`` and ``bias``), and a backward through the functional pair of the
+    layer's forward, which subclasses name in ``_functional_backward``."""
+
+    _torch_keys = {"gamma": "weight", "beta": "bias"}
+    _torch_counterpart = True
+    _functional_backward: Callable[..., tuple]
+
+    def backward(self, dy):
+        dx, dgamma, dbeta = self._functional_backward(dy, self._saved())
+        self._cast_grads(dy, gamma=dgamma, beta=dbeta)
+        return dx
+
+
+class _RunningStats(_Normalization):
+    """Settings and running mean/variance bookkeeping of the batch-norm family.
+
+    ``__init__`` takes :class:`BatchNorm`'s arguments and defaults (PyTorch's
+    ``_NormBase``); instance and conditional batch norm pass their own.
+    """
 
     _buffers = ("running_mean", "running_var", "num_batches_tracked")
-    _torch_keys = _NORM_TORCH_KEYS
-    _torch_counterpart = True
 
-    def _setup(self, num_features, eps, momentum, affine, track_running_stats):
-        """Store the settings batch and instance norm share; create their state."""
+    def __init__(
+        self,
+        num_features,
+        *,
+        eps=1e-5,
+        momentum=0.1,
+        affine=True,
+        track_running_stats=True,
+    ):
+        super().__init__()
         self.num_features = check_int(num_features, "num_features")
         self.eps = check_real(eps, "eps", low=0.0)
         self.momentum = check_real(momentum, "momentum", low=0.0, high=1.0, none=True)
@@ -395,17 +419,7 @@ class BatchNorm(_RunningStats):
     (1, 3)
     """
 
-    def __init__(
-        self,
-        num_features,
-        *,
-        eps=1e-5,
-        momentum=0.1,
-        affine=True,
-        track_running_stats=True,
-    ):
-        super().__init__()
-        self._setup(num_features, eps, momentum, affine, track_running_stats)
+    _functional_backward = staticmethod(F.batch_norm_backward)
 
     def forward(self, x):
         F._check_channels(x, self.num_features, type(self).__name__)
@@ -432,23 +446,14 @@ class BatchNorm(_RunningStats):
             self._update_running(cache["mean"], cache["var"], cache["count"])
         return y
 
-    def backward(self, dy):
-        dx, dgamma, dbeta = F.batch_norm_backward(dy, self._saved())
-        self._cast_grads(dy, gamma=dgamma, beta=dbeta)
-        return dx
-
 
 class InstanceNorm(_RunningStats):
     """Instance normalization over (N, C, L) or (N, C, H, W): per sample and channel.
 
     Parameters
     ----------
-    num_features : int
-        Number of channels C.
-    eps : float, default=1e-5
-        Added to the variance; must be >= 0. eps=0 is allowed, as in PyTorch: a
-        zero variance then gives NaN or infinite outputs and a RuntimeWarning.
-    momentum : float or None, default=0.1
+    num_features, eps, momentum
+        As in :class:`BatchNorm` (same defaults).
     affine : bool, default=False
     track_running_stats : bool, default=False
         Keep running averages of the instance statistics (the mean over the batch
@@ -464,6 +469,8 @@ class InstanceNorm(_RunningStats):
     True
     """
 
+    _functional_backward = staticmethod(F.instance_norm_backward)
+
     def __init__(
         self,
         num_features,
@@ -473,8 +480,14 @@ class InstanceNorm(_RunningStats):
         affine=False,
         track_running_stats=False,
     ):
-        super().__init__()
-        self._setup(num_features, eps, momentum, affine, track_running_stats)
+        # PyTorch's defaults for instance norm: no affine, no running statistics.
+        super().__init__(
+            num_features,
+            eps=eps,
+            momentum=momentum,
+            affine=affine,
+            track_running_stats=track_running_stats,
+        )
 
     def forward(self, x):
         F._check_channels(x, self.num_features, type(self).__name__)
@@ -495,13 +508,8 @@ class InstanceNorm(_RunningStats):
             self._update_running(cache["mean"].mean(0), cache["var"].mean(0), m)
         return y
 
-    def backward(self, dy):
-        dx, dgamma, dbeta = F.instance_norm_backward(dy, self._saved())
-        self._cast_grads(dy, gamma=dgamma, beta=dbeta)
-        return dx
 
-
-class GroupNorm(Layer):
+class GroupNorm(_Normalization):
     """Group normalization: per sample, statistics over groups of channels.
 
     Parameters
@@ -524,8 +532,7 @@ class GroupNorm(Layer):
     (3, 4, 5)
     """
 
-    _torch_keys = _NORM_TORCH_KEYS
-    _torch_counterpart = True
+    _functional_backward = staticmethod(F.group_norm_backward)
 
     def __init__(self, num_groups, num_channels, *, eps=1e-5, affine=True):
         super().__init__()
@@ -552,13 +559,8 @@ class GroupNorm(Layer):
         )
         return y
 
-    def backward(self, dy):
-        dx, dgamma, dbeta = F.group_norm_backward(dy, self._saved())
-        self._cast_grads(dy, gamma=dgamma, beta=dbeta)
-        return dx
 
-
-class LayerNorm(Layer):
+class LayerNorm(_Normalization):
     """Layer normalization over the trailing ``normalized_shape`` axes.
 
     Parameters
@@ -582,8 +584,7 @@ class LayerNorm(Layer):
     (True, (1, 4))
     """
 
-    _torch_keys = _NORM_TORCH_KEYS
-    _torch_counterpart = True
+    _functional_backward = staticmethod(F.layer_norm_backward)
 
     def __init__(
         self, normalized_shape, *, eps=1e-5, elementwise_affine=True, bias=True
@@ -614,11 +615,6 @@ class LayerNorm(Layer):
             eps=self.eps,
         )
         return y
-
-    def backward(self, dy):
-        dx, dgamma, dbeta = F.layer_norm_backward(dy, self._saved())
-        self._cast_grads(dy, gamma=dgamma, beta=dbeta)
-        return dx
 
 
 def _check_features(x, in_features, name):
@@ -672,7 +668,7 @@ class Linear(Layer):
             self.params["bias"] = rng.uniform(-bound, bound, size=out_features)
 
     def forward(self, x):
-        _check_features(x, self.in_features, "Linear")
+        _check_features(x, self.in_features, type(self).__name__)
         y, self._cache = F.linear_forward(
             x, self.params["weight"], self.params.get("bias")
         )
@@ -684,14 +680,16 @@ class Linear(Layer):
         return dx
 
 
-class WeightNormLinear(Layer):
+class WeightNormLinear(Linear):
     """Dense layer with weight normalization, ``w = g * v / ||v||`` per output row.
+
+    A :class:`Linear` whose weight is parametrized by a direction ``v`` and a
+    norm ``g``, as ``torch.nn.utils.parametrizations.weight_norm(Linear(...))``.
 
     Parameters
     ----------
-    in_features, out_features : int
-    bias : bool, default=True
-    random_state : int, RandomState instance or None, default=None
+    in_features, out_features, bias, random_state
+        As in :class:`Linear`.
 
     Attributes
     ----------
@@ -716,20 +714,13 @@ class WeightNormLinear(Layer):
     """
 
     def __init__(self, in_features, out_features, *, bias=True, random_state=None):
-        super().__init__()
-        in_features = check_int(in_features, "in_features")
-        out_features = check_int(out_features, "out_features")
-        bias = check_bool(bias, "bias")
-        self.in_features, self.out_features = in_features, out_features
-        rng = check_random_state(random_state)
-        bound = 1.0 / np.sqrt(in_features)
-        v = rng.uniform(-bound, bound, size=(out_features, in_features))
-        self.params["v"] = v
-        self.params["g"] = np.linalg.norm(v, axis=1)
-        if bias:
-            self.params["bias"] = rng.uniform(-bound, bound, size=out_features)
+        super().__init__(
+            in_features, out_features, bias=bias, random_state=random_state
+        )
+        # Linear's initial weight becomes the direction v (so w == v at first).
+        v = self.params.pop("weight")
+        self.params = {"v": v, "g": np.linalg.norm(v, axis=1), **self.params}
 
-    _torch_counterpart = True
     # PyTorch's torch.nn.utils.parametrizations.weight_norm names; g is (out, 1).
     _torch_keys = {
         "g": "parametrizations.weight.original0",
@@ -762,7 +753,7 @@ class WeightNormLinear(Layer):
         return F.weight_norm_forward(self.params["v"], self.params["g"], dim=0)[0]
 
     def forward(self, x):
-        _check_features(x, self.in_features, "WeightNormLinear")
+        _check_features(x, self.in_features, type(self).__name__)
         v = np.asarray(self.params["v"], dtype=_core.working_dtype(x))
         w, self._wn_cache = F.weight_norm_forward(v, self.params["g"], dim=0)
         y, self._cache = F.linear_forward(x, w, self.params.get("bias"))
@@ -791,7 +782,7 @@ class WeightNormLinear(Layer):
         -------
         self
         """
-        _check_features(x, self.in_features, "WeightNormLinear")
+        _check_features(x, self.in_features, type(self).__name__)
         v = self.params["v"]
         t = (
             np.asarray(x, dtype=np.float64).reshape(-1, self.in_features)

@@ -18,7 +18,6 @@ import numpy as np
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
@@ -100,8 +99,10 @@ def _glorot(dense, rng):
 class _BaseNormalizedMLP(BaseEstimator):
     """Training loop, validation and bookkeeping shared by classifier and regressor.
 
-    Subclasses provide ``_targets`` (encode y for the loss), ``_loss`` and
-    ``_validation_score``.
+    Subclasses provide ``_validate_xy``, ``_targets`` (encode y for the loss),
+    ``_loss`` (output, targets -> loss, d_output) and ``_out_activation``; the
+    validation score of ``early_stopping`` is their ``score`` (accuracy or R^2,
+    as in scikit-learn).
     """
 
     _parameter_constraints: dict = {
@@ -201,6 +202,23 @@ class _BaseNormalizedMLP(BaseEstimator):
         )
 
     # --- fitting ---------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the network on ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Class labels (classifier, one column) or real targets (regressor).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, incremental=False)
 
     def _hidden_sizes(self):
         sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
@@ -307,6 +325,7 @@ class _BaseNormalizedMLP(BaseEstimator):
         self._hidden = sizes
         self._settings = self._network_settings()
         self.n_outputs_ = targets.shape[1]
+        self.out_activation_ = self._out_activation
         self.n_layers_ = len(sizes) + 2
         self.network_ = build_network(
             X.shape[1],
@@ -396,7 +415,7 @@ class _BaseNormalizedMLP(BaseEstimator):
     def _converged(self, X_val, y_val):
         """Update the no-improvement count (scikit-learn's rule) and test it."""
         if X_val is not None:
-            score = self._validation_score(X_val, y_val)
+            score = self.score(X_val, y_val)
             self.validation_scores_.append(score)
             if self.verbose:
                 print(f"Validation score: {score:.6f}")
@@ -449,7 +468,7 @@ class _BaseNormalizedMLP(BaseEstimator):
         return [
             layer
             for layer in self.network_.layers
-            if isinstance(layer, Linear | WeightNormLinear)
+            if isinstance(layer, Linear)  # WeightNormLinear included
         ]
 
 
@@ -575,20 +594,8 @@ class NormalizedMLPClassifier(ClassifierMixin, _BaseNormalizedMLP):
     (2, 10)
     """
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the network on ``X`` and labels ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-
-        Returns
-        -------
-        self : NormalizedMLPClassifier
-        """
-        return self._fit(X, y, incremental=False)
+    _out_activation = "softmax"
+    _loss = staticmethod(softmax_cross_entropy)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
@@ -631,14 +638,7 @@ class NormalizedMLPClassifier(ClassifierMixin, _BaseNormalizedMLP):
         index = np.searchsorted(self.classes_, y)
         onehot = np.zeros((y.shape[0], self.classes_.shape[0]))
         onehot[np.arange(y.shape[0]), index] = 1.0
-        self.out_activation_ = "softmax"
         return onehot
-
-    def _loss(self, output, targets):
-        return softmax_cross_entropy(output, targets)
-
-    def _validation_score(self, X, y):
-        return accuracy_score(y, self.predict(X))
 
     def predict_proba(self, X):
         """Class probabilities from the network in evaluation mode.
@@ -738,20 +738,8 @@ class NormalizedMLPRegressor(RegressorMixin, _BaseNormalizedMLP):
     True
     """
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the network on ``X`` and targets ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_targets)
-
-        Returns
-        -------
-        self : NormalizedMLPRegressor
-        """
-        return self._fit(X, y, incremental=False)
+    _out_activation = "identity"
+    _loss = staticmethod(half_squared_error)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y):
@@ -780,14 +768,7 @@ class NormalizedMLPRegressor(RegressorMixin, _BaseNormalizedMLP):
                 f"y has {targets.shape[1]} targets; this network was fitted with "
                 f"{self.n_outputs_}."
             )
-        self.out_activation_ = "identity"
         return targets
-
-    def _loss(self, output, targets):
-        return half_squared_error(output, targets)
-
-    def _validation_score(self, X, y):
-        return r2_score(y, self.predict(X))
 
     def predict(self, X):
         """Network output in evaluation mode.

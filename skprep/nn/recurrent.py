@@ -14,6 +14,8 @@ forget, cell, output, as in PyTorch. All layers return ``out, state`` from
 ``backward`` fills ``grads`` and ``d_state`` (the gradient of the initial state).
 """
 
+from collections.abc import Callable
+
 import numpy as np
 from sklearn.utils import check_random_state
 
@@ -60,12 +62,14 @@ def _initial(state, n, hidden, dtype, count):
 class _LSTMBase(Layer):
     """The LSTM recurrence with pluggable normalizations of its three terms.
 
-    Subclasses implement ``_norm(kind, a, t)`` -> (y, cache) and
-    ``_norm_backward(kind, dy, cache)`` -> (da, {param name: grad}) for kind in
-    ``"x"`` (input term), ``"h"`` (recurrent term) and ``"c"`` (cell state).
+    Subclasses implement ``_norm(kind, a, t)`` -> (y, cache) for kind in
+    ``"x"`` (input term), ``"h"`` (recurrent term) and ``"c"`` (cell state),
+    with parameters ``gamma_<kind>`` and ``beta_c``, and name the functional
+    backward of that normalization in ``_functional_backward``.
     """
 
     _extra_inputs = ("state",)
+    _functional_backward: Callable[..., tuple]
 
     def _init_weights(self, input_size, hidden_size, random_state):
         input_size = check_int(input_size, "input_size")
@@ -177,6 +181,14 @@ class _LSTMBase(Layer):
         self.d_state = (dh_next, dc_next)
         return dx.astype(out_dtype, copy=False)
 
+    def _norm_backward(self, kind, dy, cache):
+        """Backward of ``_norm``: (da, {parameter name: gradient})."""
+        da, dgamma, dbeta = self._functional_backward(dy, cache)
+        grads = {f"gamma_{kind}": dgamma}
+        if kind == "c":
+            grads["beta_c"] = dbeta
+        return da, grads
+
 
 def _add(grads, extra):
     for name, value in extra.items():
@@ -248,6 +260,7 @@ class BNLSTM(_LSTMBase):
     (9, 1, 4)
     """
 
+    _functional_backward = staticmethod(F.batch_norm_backward)
     _buffers = (
         "running_mean_x",
         "running_var_x",
@@ -351,13 +364,6 @@ class BNLSTM(_LSTMBase):
                 self.steps_tracked[row] += 1
         return y, cache
 
-    def _norm_backward(self, kind, dy, cache):
-        da, dgamma, dbeta = F.batch_norm_backward(dy, cache)
-        grads = {f"gamma_{kind}": dgamma}
-        if kind == "c":
-            grads["beta_c"] = dbeta
-        return da, grads
-
 
 class LayerNormLSTM(_LSTMBase):
     r"""LSTM with layer normalization (Ba, Kiros & Hinton 2016).
@@ -394,6 +400,8 @@ class LayerNormLSTM(_LSTMBase):
     (4, 1, 3)
     """
 
+    _functional_backward = staticmethod(F.layer_norm_backward)
+
     def __init__(self, input_size, hidden_size, *, eps=1e-5, random_state=None):
         super().__init__()
         self.eps = check_real(eps, "eps", low=0.0)
@@ -409,13 +417,6 @@ class LayerNormLSTM(_LSTMBase):
     def _norm(self, kind, a, t):
         beta = self.params["beta_c"] if kind == "c" else None
         return F.layer_norm_forward(a, self.params[f"gamma_{kind}"], beta, eps=self.eps)
-
-    def _norm_backward(self, kind, dy, cache):
-        da, dgamma, dbeta = F.layer_norm_backward(dy, cache)
-        grads = {f"gamma_{kind}": dgamma}
-        if kind == "c":
-            grads["beta_c"] = dbeta
-        return da, grads
 
 
 class LayerNormRNN(Layer):
