@@ -153,8 +153,8 @@ def _inline(function):
 def _reducer(squares, extremes, paired):
     """One reducer variant. ``squares``, ``extremes`` and ``paired`` are closure
     constants: numba compiles each variant with the unused code removed."""
-    add_row = _row_step(squares, extremes)
-    add_pair = _pair_step(squares, extremes)
+    add_row = _row_step(squares, extremes, pair=False)
+    add_pair = _row_step(squares, extremes, pair=True)
     finish = _finish_step(squares)
 
     def reduce_chunks(data, bounds, max_kappa2, outs):
@@ -222,20 +222,36 @@ def _choose_shift(x, shift, sums):
     return True
 
 
-def _row_step(squares, extremes):
-    # One short loop per pair of accumulators, each over a row that sits in L1:
-    # a loop storing to more arrays needs more runtime overlap checks than
-    # LLVM's vectoriser makes, and runs scalar.
-    def add_row(x, i, shift, sums, sq, lo, hi):
+def _row_step(squares, extremes, pair):
+    """The step adding row ``i`` (and row ``i + 1`` when ``pair``) to the
+    accumulators; the flags are closure constants, compiled out where false.
+
+    A pair still adds row i, then row i + 1, to each column, as two one-row
+    steps would, so the sums are bitwise those of the float64 copy. One short
+    loop per pair of accumulators, each over rows that sit in L1: a loop storing
+    to more arrays needs more runtime overlap checks than LLVM's vectoriser
+    makes, and runs scalar.
+    """
+
+    def add_rows(x, i, shift, sums, sq, lo, hi):
         n_features = x.shape[1]
         if squares:
             for j in range(n_features):
                 t = np.float64(x[i, j]) - shift[j]
-                sums[j] += t
-                sq[j] += t * t
+                total = sums[j] + t
+                total_sq = sq[j] + t * t
+                if pair:
+                    u = np.float64(x[i + 1, j]) - shift[j]
+                    total += u
+                    total_sq += u * u
+                sums[j] = total
+                sq[j] = total_sq
         else:
             for j in range(n_features):
-                sums[j] += np.float64(x[i, j])
+                total = sums[j] + np.float64(x[i, j])
+                if pair:
+                    total += np.float64(x[i + 1, j])
+                sums[j] = total
         if extremes:
             # Comparison selects vectorise; they skip NaN, which reaches
             # ``sums`` and sends the chunk back.
@@ -243,38 +259,16 @@ def _row_step(squares, extremes):
                 v = np.float64(x[i, j])
                 a = lo[j]
                 b = hi[j]
-                lo[j] = v if v < a else a
-                hi[j] = v if v > b else b
-
-    return _inline(add_row)
-
-
-def _pair_step(squares, extremes):
-    # Each column still adds row i, then row i + 1, as the one-row step does,
-    # so the sums are bitwise those of the float64 copy.
-    def add_pair(x, i, shift, sums, sq, lo, hi):
-        n_features = x.shape[1]
-        if squares:
-            for j in range(n_features):
-                t = np.float64(x[i, j]) - shift[j]
-                u = np.float64(x[i + 1, j]) - shift[j]
-                sums[j] = (sums[j] + t) + u
-                sq[j] = (sq[j] + t * t) + u * u
-        else:
-            for j in range(n_features):
-                sums[j] = (sums[j] + np.float64(x[i, j])) + np.float64(x[i + 1, j])
-        if extremes:
-            for j in range(n_features):
-                v = np.float64(x[i, j])
-                w = np.float64(x[i + 1, j])
-                a = lo[j]
-                b = hi[j]
                 a = v if v < a else a
                 b = v if v > b else b
-                lo[j] = w if w < a else a
-                hi[j] = w if w > b else b
+                if pair:
+                    w = np.float64(x[i + 1, j])
+                    a = w if w < a else a
+                    b = w if w > b else b
+                lo[j] = a
+                hi[j] = b
 
-    return _inline(add_pair)
+    return _inline(add_rows)
 
 
 def _finish_step(squares):

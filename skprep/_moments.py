@@ -155,16 +155,9 @@ class Moments:
         if self.minimum is not None and other.minimum is not None:
             minimum = np.fmin(self.minimum, other.minimum)
             maximum = np.fmax(self.maximum, other.maximum)
-        return Moments(
-            n_rows=self.n_rows + other.n_rows,
-            n_observed=self.n_observed + other.n_observed,
-            weight=w,
-            mean=mean,
-            m2=m2,
-            minimum=minimum,
-            maximum=maximum,
-            scatter=scatter,
-        )
+        n_rows = self.n_rows + other.n_rows
+        n_observed = self.n_observed + other.n_observed
+        return Moments(n_rows, n_observed, w, mean, m2, minimum, maximum, scatter)
 
     def variance(self, ddof=0):
         """Per-feature variance ``m2 / (weight - ddof)``; NaN where undefined."""
@@ -641,16 +634,8 @@ def _sparse_moments(X, sample_weight, *, var, minmax, scatter=False):
         has_zero = implicit > 0
         minimum = np.where(has_zero, np.fmin(minimum, 0.0), minimum)
         maximum = np.where(has_zero, np.fmax(maximum, 0.0), maximum)
-    return Moments(
-        n_rows=n_rows,
-        n_observed=n_observed,
-        weight=weight,
-        mean=mean,
-        m2=m2,
-        minimum=minimum,
-        maximum=maximum,
-        scatter=_sparse_scatter(X, sample_weight, mean, weight) if scatter else None,
-    )
+    scatter = _sparse_scatter(X, sample_weight, mean, weight) if scatter else None
+    return Moments(n_rows, n_observed, weight, mean, m2, minimum, maximum, scatter)
 
 
 def _sparse_scatter(X, sample_weight, mean, weight):
