@@ -43,11 +43,6 @@ DEFAULT_CHUNK_BYTES = 4 * 2**20
 # as fast for d = 100); the ``_FOLD`` partial results are folded afterwards.
 _FOLD = 16
 
-# Consecutive chunks reduced by one task. The blocks are fixed by the data shape
-# alone, never by the thread count, and merged in row order, so the result is
-# bitwise the same with any number of threads.
-_MAX_CHUNKS_PER_BLOCK = 32
-
 
 def chunk_row_count(n_features, chunk_bytes=DEFAULT_CHUNK_BYTES):
     """Number of rows whose float64 copy fits in ``chunk_bytes``."""
@@ -68,11 +63,15 @@ def row_blocks(
 
     Returns a list of lists of ``slice``, one task each, of at least
     ``min_rows`` rows where the data allow; the grouping depends on the
-    arguments only, never on the thread count.
+    arguments only, never on the thread count, and blocks are merged in row
+    order, so a result is bitwise the same with any number of threads.
     """
     chunks = list(iter_row_chunks(n_rows, n_features, chunk_bytes))
-    per_block = max(1, min(_MAX_CHUNKS_PER_BLOCK, -(-len(chunks) // n_blocks)))
-    per_block = max(per_block, -(-min_rows // chunk_row_count(n_features, chunk_bytes)))
+    per_block = max(
+        -(-len(chunks) // n_blocks),
+        -(-min_rows // chunk_row_count(n_features, chunk_bytes)),
+        1,
+    )
     return [chunks[i : i + per_block] for i in range(0, len(chunks), per_block)]
 
 

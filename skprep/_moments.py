@@ -12,9 +12,12 @@ is reduced here to one small :class:`Moments` record per batch of rows:
 
 Two records merge exactly (Chan, Golub & LeVeque's pairwise update), so a data set
 can be reduced in any number of pieces, in any order, on any machine, and the
-result equals the one-shot reduction up to float64 roundoff. Each piece is centred
-on its own mean before squaring, which keeps data far from the origin (mean 1e9,
-std 1) accurate: no naive sum of squares is ever formed.
+result equals the one-shot reduction up to float64 roundoff. Squares are summed
+about zero or about a value of the data only where Chan, Golub & LeVeque's
+condition number bounds the rounding of ``m2 = sum (x - K)^2 - n (mean - K)^2``
+to a few bits; elsewhere each piece is centred on its own mean before squaring,
+which keeps data far from the origin (mean 1e9, std 1) accurate. A constant
+feature has m2 = 0 exactly.
 
 Dense input is processed in row chunks of about ``chunk_bytes`` so that no
 temporary the size of the input is allocated; float32 chunks are promoted to
@@ -249,8 +252,8 @@ def moments(
 
     Notes
     -----
-    Dense rows are reduced chunk by chunk (:func:`_chunk_stats`): each chunk is
-    centred in float64 (float32 chunks are cast in cache first), chunks are
+    Dense rows are reduced chunk by chunk (:func:`_chunk_stats`) in float64
+    (float32 chunks are cast in cache first), chunks are
     combined with the exact k-way form of Chan's update, ``M2 = sum_c M2_c +
     sum_c w_c (mean_c - mean)^2``, in fixed blocks of consecutive chunks, and
     the blocks are merged in row order. Blocks run on threads for large inputs
@@ -284,19 +287,15 @@ def _dense_moments(X, sample_weight, request, chunk_bytes):
         # memory; longer ones amortise its per-chunk shift and call
         # (benchmarks/bench_scalers.py, "ZScoreScaler fit" rows).
         chunk_bytes = DEFAULT_CHUNK_BYTES if fused is None else 2 * DEFAULT_CHUNK_BYTES
+    min_rows = 1
     if request.scatter:
-        # syrk needs chunks of a couple of d rows to run at full speed.
-        chunk_bytes = max(chunk_bytes, 16 * n_features * n_features)
-    # With a scatter matrix every block ends in O(d^2) work (symmetrizing,
-    # centring, merging), so fewer, longer blocks, each of at least 16 d rows
-    # to keep that a small share of its O(rows d^2) products.
-    blocks = row_blocks(
-        n_rows,
-        n_features,
-        chunk_bytes,
-        n_blocks=4 if request.scatter else 16,
-        min_rows=16 * n_features if request.scatter else 1,
-    )
+        # BLAS products of a couple of d rows and more run at full speed, and
+        # every block ends in O(d^2) work (symmetrizing, merging): chunks of at
+        # least 2 d rows, blocks of at least 16 d rows keep that a small share
+        # of the O(rows d^2) products (benchmarks/bench_pca.py, 5,000 x 1,000).
+        chunk_bytes = max(chunk_bytes, 8 * 2 * n_features * n_features)
+        min_rows = 16 * n_features
+    blocks = row_blocks(n_rows, n_features, chunk_bytes, min_rows=min_rows)
     # Which library forms the products (see _gram_upper): SciPy's syrk for a
     # single block, which never goes to the threads; NumPy's matmul for
     # several, whether or not they run in parallel. The choice follows the
