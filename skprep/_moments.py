@@ -342,21 +342,23 @@ class _BlockReducer:
         parts = [] if self.fused is None else _fused_parts(self.fused, X, block)
         scratch = Scratch(self.step, X.shape[1])
         scatter = None  # the chunks' scatter matrices, summed as we go
+        about_zero = [False] * len(parts)
         # A chunk the compiled pass declined (mostly: it holds NaN) was read
         # for nothing; data with missing values tend to have them throughout,
         # so the rest of the block goes straight to the NumPy passes.
         for rows in block[len(parts) :]:
-            part, chunk_scatter = _chunk_stats(
+            part, chunk_scatter, chunk_about_zero = _chunk_stats(
                 X[rows], None if w is None else w[rows], scratch, request, self.gram
             )
             parts.append(part)
+            about_zero.append(chunk_about_zero)
             if scatter is None:
                 scatter = chunk_scatter
             elif chunk_scatter is not None:
                 scatter += chunk_scatter
         if self.triangles and scatter is not None:
             scatter = _symmetrize_upper(scatter)
-        return _combine_chunks(parts, scatter)
+        return _combine_chunks(parts, scatter, np.array(about_zero))
 
 
 def _fused_parts(fused, X, block):
@@ -377,8 +379,9 @@ def infinity_error():
 
 
 def _chunk_stats(chunk, w, scratch, request, gram):
-    """One in-cache chunk reduced to :class:`Moments`, and its scatter matrix
-    (or None; the upper triangle only when ``gram`` is :func:`_gram_upper`)."""
+    """One in-cache chunk reduced to :class:`Moments`, its scatter matrix (or
+    None; the upper triangle only when ``gram`` is :func:`_gram_upper`), and
+    whether that matrix was summed about zero (see :func:`_combine_chunks`)."""
     n_rows, n_features = chunk.shape
     values, sums, extremes, missing, weight = _first_passes(chunk, w, scratch, request)
     if missing is None:
@@ -388,15 +391,22 @@ def _chunk_stats(chunk, w, scratch, request, gram):
     mean = m2 = scatter = minimum = maximum = None
     if request.mean:
         mean = np.divide(sums, weight, out=np.zeros(n_features), where=weight > 0)
-    if request.var and not request.scatter and w is None and missing is None:
-        m2 = _m2_from_sums(values, None, sums, mean)  # about zero, in one pass
-    if request.scatter or (request.var and m2 is None):
+    about_zero = (request.var or request.scatter) and w is None and missing is None
+    if about_zero:
+        m2 = _m2_from_sums(values, None, sums, mean)  # one pass, no centred copy
+        about_zero = m2 is not None
+    if about_zero and request.scatter:
+        scatter = gram(values)
+    elif request.scatter or (request.var and m2 is None):
         mean, m2, scatter = _centred_spread(
             values, w, missing, weight, scratch, request, gram
         )
+    if not request.var:
+        m2 = None
     if request.minmax:
         minimum, maximum = _kept_extremes(chunk, w, extremes)
-    return Moments(n_rows, n_observed, weight, mean, m2, minimum, maximum), scatter
+    part = Moments(n_rows, n_observed, weight, mean, m2, minimum, maximum)
+    return part, scatter, about_zero and request.scatter
 
 
 def _first_passes(chunk, w, scratch, request):
@@ -505,7 +515,9 @@ def _centred_spread(values, w, missing, weight, scratch, request, gram):
     if missing is not None:
         centred[missing] = 0.0
     weighted = centred if w is None else centred * w[:, None]
-    if request.var:
+    if request.var and w is None:
+        m2 = column_sum_of_squares(centred)
+    elif request.var:
         m2 = np.einsum("ij,ij->j", weighted, centred)
     scatter = None
     if request.scatter:
@@ -530,14 +542,15 @@ def _masked_extreme(ufunc, rows, n_features, neutral):
     return ufunc.reduce(rows, axis=0).astype(np.float64)
 
 
-def _combine_chunks(parts, scatter):
-    """Exact k-way merge of chunk statistics (vectorised Chan update); ``scatter``
-    is the sum of the chunks' scatter matrices, each about its chunk's mean.
+def _combine_chunks(parts, scatter, about_zero):
+    """Exact k-way merge of chunk statistics (vectorised Chan update).
 
-    Chunk means merge about the first observed one, so equal chunk means (a
-    constant column) merge to exactly that mean. The scatter correction
-    ``sum_c w_c d_c d_c^T`` is formed as ``B^T B`` (BLAS syrk), exactly
-    symmetric.
+    ``scatter`` is the sum of the chunks' scatter matrices, each about its
+    chunk's mean, or about zero where ``about_zero`` says so: such a chunk's
+    matrix is ``G_c = S_c + n_c m_c m_c^T``. Chunk means merge about the first
+    observed one, so equal chunk means (a constant column) merge to exactly
+    that mean. The corrections ``sum_c w_c d_c d_c^T`` and ``sum_c n_c m_c
+    m_c^T`` are each formed as ``B^T B`` (BLAS syrk), exactly symmetric.
     """
     first = parts[0]
     n_features = first.n_features
@@ -559,7 +572,10 @@ def _combine_chunks(parts, scatter):
             m2 += (weights * deviation * deviation).sum(axis=0)
         if scatter is not None:
             # Complete rows: one weight per chunk, shared by every feature.
-            scatter += _gram(deviation * np.sqrt(weights[:, :1]))
+            root = np.sqrt(weights[:, :1])
+            scatter += _gram(deviation * root)
+            if about_zero.any():
+                scatter -= _gram(means[about_zero] * root[about_zero])
     if first.minimum is not None:
         minimum = np.fmin.reduce(np.array([p.minimum for p in parts]), axis=0)
         maximum = np.fmax.reduce(np.array([p.maximum for p in parts]), axis=0)
