@@ -240,6 +240,25 @@ def test_few_leading_eigenpairs_equal_the_full_decomposition(shape):
     assert_allclose(few.score(X), PCA(4, solver="svd").fit(X).score(X), rtol=1e-8)
 
 
+def test_randomized_solver_leaves_the_blas_thread_settings_as_it_found_them():
+    # The solver holds BLAS to one thread while it runs; the thread counts,
+    # defaults or the caller's own limit, must be back afterwards.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info()]
+
+    X = _low_rank_data(400, 80, rank=10, seed=3, noise=0.1)
+    before = blas_threads()
+    PCA(5, solver="randomized", random_state=0).fit(X)
+    assert blas_threads() == before
+    with threadpool_limits(limits=2, user_api="blas"):
+        inside = blas_threads()
+        PCA(5, solver="randomized", random_state=0).fit(X)
+        assert blas_threads() == inside
+    assert blas_threads() == before
+
+
 @pytest.mark.parametrize("shape", [(500, 60), (60, 500)], ids=["tall", "wide"])
 @pytest.mark.parametrize("n_iter", ["auto", 1, 5])
 def test_randomized_solver_matches_scikit_learn_draw_for_draw(shape, n_iter):
