@@ -27,6 +27,7 @@ __all__ = [
     "effective_threads",
     "kernel_choice",
     "one_thread",
+    "shared_blas",
     "single_threaded_blas",
 ]
 
@@ -71,11 +72,21 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-def single_threaded_blas():
-    """Context manager holding BLAS (and OpenMP) to one thread.
+def single_threaded_blas(threads=1):
+    """Context manager holding BLAS (and OpenMP) to ``threads`` threads.
 
     For work already spread over our own threads, or too small for BLAS threads
     to pay: waking OpenBLAS's pool for a small call leaves its threads spinning
     for a while afterwards, competing for the cores with whatever runs next.
     """
-    return _blas_controller().limit(limits=1)
+    return _blas_controller().limit(limits=threads)
+
+
+def shared_blas():
+    """Context manager giving each loaded BLAS half the usable cores.
+
+    NumPy and SciPy each bundle an OpenBLAS with its own thread pool; code that
+    alternates between the two leaves one pool's spinning threads competing
+    with the other's workers, unless each keeps to its share of the cores.
+    """
+    return single_threaded_blas(max(1, effective_threads(os.cpu_count() or 1) // 2))

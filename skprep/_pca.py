@@ -13,7 +13,7 @@ from sklearn.utils.validation import validate_data
 
 from ._base import MomentsEstimator, ProjectionMixin, check_fitted, warn
 from ._compat import Interval, RealNotInt, StrOptions, _fit_context, _randomized_svd
-from ._config import single_threaded_blas
+from ._config import shared_blas
 from ._dask import is_dask_collection
 from ._linalg import (
     centred_svd,
@@ -390,11 +390,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
                 operator = np.asarray(X, dtype=np.float64) - self.mean_
                 total = np.einsum("ij,ij->", operator, operator) / (n - 1)
             # scikit-learn's routine multiplies in NumPy and factorises in SciPy,
-            # each with its own OpenBLAS thread pool, whose threads spin after a
-            # call and compete with the other pool's (see
-            # ``_moments._gram_upper``); measured by the randomized rows of
-            # benchmarks/bench_pca.py.
-            with single_threaded_blas():
+            # each with its own OpenBLAS thread pool: each keeps to half the
+            # cores (benchmarks/bench_pca.py, the randomized rows).
+            with shared_blas():
                 left, s, vt = _randomized_svd(
                     operator,
                     k,
