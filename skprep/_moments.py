@@ -314,10 +314,10 @@ def _dense_moments(X, sample_weight, request, chunk_bytes):
         results = run_blocks(
             reducer, blocks, blas=request.scatter or sample_weight is not None
         )
+    if not results:
+        return Moments.empty(n_features, **asdict(request))
     with np.errstate(over="ignore", invalid="ignore"):
-        return functools.reduce(
-            Moments.merge, results, Moments.empty(n_features, **asdict(request))
-        )
+        return functools.reduce(Moments.merge, results)
 
 
 class _BlockReducer:
@@ -345,13 +345,22 @@ class _BlockReducer:
         about_zero = [False] * len(parts)
         # A chunk the compiled pass declined (mostly: it holds NaN) was read
         # for nothing; data with missing values tend to have them throughout,
-        # so the rest of the block goes straight to the NumPy passes.
+        # so the rest of the block goes straight to the NumPy passes. Likewise
+        # data too far from the origin for sums about zero tend to be so in
+        # every chunk: after one refusal the block stops trying them
+        # (benchmarks/bench_scalers.py, "mean 1e3 std 1 (NumPy centred pass)").
+        try_zero = True
         for rows in block[len(parts) :]:
-            part, chunk_scatter, chunk_about_zero = _chunk_stats(
-                X[rows], None if w is None else w[rows], scratch, request, self.gram
+            part, chunk_scatter, try_zero = _chunk_stats(
+                X[rows],
+                None if w is None else w[rows],
+                scratch,
+                request,
+                self.gram,
+                try_zero,
             )
             parts.append(part)
-            about_zero.append(chunk_about_zero)
+            about_zero.append(try_zero)
             if scatter is None:
                 scatter = chunk_scatter
             elif chunk_scatter is not None:
@@ -378,10 +387,11 @@ def infinity_error():
     return ValueError("Input contains infinity; only NaN may mark missing values.")
 
 
-def _chunk_stats(chunk, w, scratch, request, gram):
+def _chunk_stats(chunk, w, scratch, request, gram, try_zero=True):
     """One in-cache chunk reduced to :class:`Moments`, its scatter matrix (or
     None; the upper triangle only when ``gram`` is :func:`_gram_upper`), and
-    whether that matrix was summed about zero (see :func:`_combine_chunks`)."""
+    whether its squares were summed about zero (see :func:`_combine_chunks`);
+    ``try_zero=False`` goes straight to the sums about the chunk's values."""
     n_rows, n_features = chunk.shape
     values, sums, extremes, missing, weight = _first_passes(chunk, w, scratch, request)
     if missing is None:
@@ -391,7 +401,8 @@ def _chunk_stats(chunk, w, scratch, request, gram):
     mean = m2 = scatter = minimum = maximum = None
     if request.mean:
         mean = np.divide(sums, weight, out=np.zeros(n_features), where=weight > 0)
-    about_zero = (request.var or request.scatter) and w is None and missing is None
+    about_zero = try_zero and w is None and missing is None
+    about_zero = about_zero and (request.var or request.scatter)
     if about_zero:
         m2 = _m2_from_sums(values, None, sums, mean)  # one pass, no centred copy
         about_zero = m2 is not None
@@ -406,7 +417,7 @@ def _chunk_stats(chunk, w, scratch, request, gram):
     if request.minmax:
         minimum, maximum = _kept_extremes(chunk, w, extremes)
     part = Moments(n_rows, n_observed, weight, mean, m2, minimum, maximum)
-    return part, scatter, about_zero and request.scatter
+    return part, scatter, about_zero
 
 
 def _first_passes(chunk, w, scratch, request):
