@@ -140,20 +140,23 @@ class Moments:
         w = wa + wb
         mean = m2 = scatter = None
         if self.mean is not None and other.mean is not None:
-            # Features with no weight yet keep mean 0 and contribute nothing.
+            # Features with no weight yet keep mean 0 and contribute nothing:
+            # where one side has none, the other side's statistics are taken
+            # as they are (no rounding of a + (b - a), no 0 * inf).
             frac_b = np.divide(wb, w, out=np.zeros_like(w), where=w > 0)
             delta = other.mean - self.mean
-            mean = self.mean + delta * frac_b
+            mean = np.where(wb == w, other.mean, self.mean + delta * frac_b)
             cross = wa * frac_b  # = wa * wb / w, the Chan correction weight
             if self.m2 is not None and other.m2 is not None:
-                m2 = self.m2 + other.m2 + delta * delta * cross
+                m2 = self.m2 + other.m2 + delta * (delta * cross)
             if self.scatter is not None and other.scatter is not None:
                 # The scatter matrix needs complete rows, so every feature shares
                 # the same weights and one scalar correction applies to it all.
                 scatter = self.scatter + other.scatter
-                correction = np.multiply.outer(delta, delta)
-                correction *= cross[0] if cross.size else 0.0
-                scatter += correction
+                if w.size and cross[0] > 0:
+                    correction = np.multiply.outer(delta, delta)  # symmetric
+                    correction *= cross[0]
+                    scatter += correction
         minimum = maximum = None
         if self.minimum is not None and other.minimum is not None:
             minimum = np.fmin(self.minimum, other.minimum)
@@ -501,17 +504,22 @@ def _m2_from_sums(shifted, w, sums, mean):
 def _centred_spread(values, w, missing, weight, scratch, request, gram):
     """The mean, m2 and scatter matrix of a chunk about its own values.
 
-    Each column is shifted by its first observed value: identical values give
+    Each column is shifted by its first counted value (observed, of positive
+    weight): identical values give
     exactly zero deviations, so a constant column has m2 = 0 and its mean is
     that value, exactly. m2 comes from sums about that value where that is
     safe (:func:`_m2_from_sums`), else, as the scatter matrix always does, from
     a second centring about the mean of what is left.
     """
     n_rows, n_features = values.shape
-    if missing is None:
+    counted = None if missing is None else ~missing
+    if w is not None and (w == 0).any():
+        # A zero-weight row is not part of the data: no shift from it.
+        counted = (w > 0)[:, None] if counted is None else counted & (w > 0)[:, None]
+    if counted is None:
         shift = values[0].copy()
     else:
-        shift = values[np.argmax(~missing, axis=0), np.arange(n_features)]
+        shift = values[np.argmax(counted, axis=0), np.arange(n_features)]
     centred = rowwise(np.subtract, values, shift, out=scratch(n_rows))
     if missing is not None:
         centred[missing] = 0.0

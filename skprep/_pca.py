@@ -361,12 +361,11 @@ class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
         the component scores :math:`U S` of the kept components (else None)."""
         n, d = X.shape
         sparse = sp.issparse(X)
-        if sparse:
-            stats = moments(X, var=True)
-            self.mean_ = stats.mean
-            total = float(stats.m2.sum()) / (n - 1)
-        else:
-            self.mean_ = X.mean(axis=0, dtype=np.float64)
+        # The mean and total variance from the statistics core: exact for a
+        # constant feature, as with the "eigh" solver.
+        stats = moments(X, var=True)
+        self.mean_ = stats.mean
+        total = float(stats.m2.sum()) / (n - 1)
         left = None
         if solver == "svd" and scores:
             # gesdd forms U, which the tall-skinny QR below never does.
@@ -388,7 +387,6 @@ class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
                 operator = _centred_operator(X, self.mean_)
             else:
                 operator = np.asarray(X, dtype=np.float64) - self.mean_
-                total = np.einsum("ij,ij->", operator, operator) / (n - 1)
             # scikit-learn's routine multiplies in NumPy and factorises in SciPy,
             # each with its own OpenBLAS thread pool: each keeps to half the
             # cores (benchmarks/bench_pca.py, the randomized rows).

@@ -387,17 +387,21 @@ class ZScoreScaler(_MomentsScaler):
             self.var_ = stats.variance(self.ddof)
             constant = moment_constant_features(self.var_, stats.mean)
             self.scale_ = safe_scale(np.sqrt(self.var_), constant)
-            # Deviations below about 1e-154 square to zero in float64: a zero
-            # variance of values this small may be an underflow, not a constant.
-            tiny = (self.var_ == 0) & (np.abs(stats.mean) > 0)
-            tiny &= np.abs(stats.mean) < 1e-140
+            # Deviations below about 1e-154 square to subnormal numbers or zero
+            # in float64: a variance below the smallest normal number lost
+            # digits, and a zero variance of values this small may be an
+            # underflow rather than a constant.
+            magnitude = np.abs(stats.mean)
+            tiny = (self.var_ > 0) | ((magnitude > 0) & (magnitude < 1e-140))
+            tiny &= self.var_ < np.finfo(np.float64).tiny
             if tiny.any():
                 j = int(np.flatnonzero(tiny)[0])
                 warn(
                     f"Feature {_name(self, j)} has values of magnitude "
-                    f"{abs(stats.mean[j]):.1e}, so small that squared deviations "
-                    "underflow float64 (a spread below about 1e-154 reads as 0): it "
-                    "is treated as constant. Multiply it by a power of ten first."
+                    f"{magnitude[j]:.1e} with a spread so small that squared "
+                    "deviations underflow float64 (below about 1e-154 they lose "
+                    "digits or read as 0): its scale is inaccurate or treated as "
+                    "constant. Multiply it by a power of ten first."
                 )
         else:
             self.var_ = None
