@@ -273,12 +273,18 @@ def _row_step(squares, extremes, pair):
 
 def _finish_step(squares):
     def finish(n_rows, shift, sums, sq, lo, hi, max_kappa2, out):
-        """Write (mean, m2, min, max) into ``out``; False where the chunk must
-        go back to the NumPy passes (NaN, infinity, overflow, cancellation)."""
+        """Write (mean, m2, min, max, mean error) into ``out``; False where the
+        chunk must go back to the NumPy passes (NaN, infinity, overflow,
+        cancellation)."""
         for j in range(sums.shape[0]):
             if not np.isfinite(sums[j]):
                 return False
-            out[0, j] = shift[j] + sums[j] / n_rows
+            offset = sums[j] / n_rows
+            mean = shift[j] + offset
+            out[0, j] = mean
+            # The rounding error of that mean, exactly (Knuth's TwoSum).
+            back = mean - shift[j]
+            out[4, j] = (shift[j] - (mean - back)) + (offset - back)
             if squares:
                 # sum (x - K)^2 - (sum (x - K))^2 / n: exact for a constant
                 # column; refused where the subtraction would cancel.

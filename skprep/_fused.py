@@ -119,7 +119,8 @@ def chunk_kernel(X, *, weighted, mean, var, minmax, scatter):
 def fused_chunk_moments(X, bounds, *, mean, var, minmax, max_kappa2):
     """Statistics of the chunks ``X[bounds[c]:bounds[c + 1]]``, in one compiled call.
 
-    Returns one ``(chunk_mean, m2, minimum, maximum)`` per chunk, in float64
+    Returns one ``(chunk_mean, m2, minimum, maximum, mean_error)`` per chunk
+    (``mean_error``: the rounding error of ``chunk_mean``), in float64
     (None for what was not asked for), in order up to the first chunk the pass
     declined: one holding a NaN or an infinity, or with a column too far from
     its shift for the one-pass sum of squares. The caller takes the exact NumPy
@@ -138,8 +139,9 @@ def fused_chunk_moments(X, bounds, *, mean, var, minmax, max_kappa2):
     if not mean:
         out = np.empty((n_chunks, 2, n_features), dtype=X.dtype)
         answered = _compiled().extremes_kernel()(X, bounds, out)
-        return [(None, None, *extremes) for extremes in out[:answered].astype(float)]
-    out = np.empty((n_chunks, 4, n_features))
+        extremes = out[:answered].astype(float)
+        return [(None, None, *pair, None) for pair in extremes]
+    out = np.empty((n_chunks, 5, n_features))
     kernel = _compiled().reducers()[(bool(var), bool(minmax), X.dtype == np.float32)]
     answered = kernel(X, bounds, max_kappa2, out)
     return [
@@ -148,8 +150,9 @@ def fused_chunk_moments(X, bounds, *, mean, var, minmax, max_kappa2):
             m2 if var else None,
             minimum if minmax else None,
             maximum if minmax else None,
+            mean_error,
         )
-        for chunk_mean, m2, minimum, maximum in out[:answered]
+        for chunk_mean, m2, minimum, maximum, mean_error in out[:answered]
     ]
 
 

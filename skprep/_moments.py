@@ -27,6 +27,7 @@ float64 one chunk at a time.
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import asdict, dataclass, fields, replace
 
 import numpy as np
@@ -94,6 +95,11 @@ class Moments:
     Fields that were not requested are ``None`` (``mean`` too, when only the
     extremes were asked for); :meth:`merge` keeps a field only when both sides
     have it. All arrays are float64 except ``n_observed`` (int64).
+
+    ``mean_error`` is the rounding error of ``mean`` (the exact mean is about
+    ``mean + mean_error``; None stands for zeros): the merges carry it, so
+    that data far from the origin (mean 1e9, std 1) merge to a variance
+    accurate to roundoff rather than to the rounding of their means.
     """
 
     n_rows: int
@@ -104,6 +110,7 @@ class Moments:
     minimum: np.ndarray | None = None
     maximum: np.ndarray | None = None
     scatter: np.ndarray | None = None
+    mean_error: np.ndarray | None = None
 
     @property
     def n_features(self):
@@ -139,13 +146,17 @@ class Moments:
         wa, wb = self.weight, other.weight
         w = wa + wb
         mean = m2 = scatter = None
+        mean_error = None
         if self.mean is not None and other.mean is not None:
             # Features with no weight yet keep mean 0 and contribute nothing:
             # where one side has none, the other side's statistics are taken
             # as they are (no rounding of a + (b - a), no 0 * inf).
             frac_b = np.divide(wb, w, out=np.zeros_like(w), where=w > 0)
-            delta = other.mean - self.mean
-            mean = np.where(wb == w, other.mean, self.mean + delta * frac_b)
+            error_a, error_b = _error_of(self), _error_of(other)
+            delta = (other.mean - self.mean) + (error_b - error_a)
+            mean, mean_error = _two_sum(self.mean, error_a + delta * frac_b)
+            mean = np.where(wb == w, other.mean, mean)
+            mean_error = np.where(wb == w, error_b, mean_error)
             cross = wa * frac_b  # = wa * wb / w, the Chan correction weight
             if self.m2 is not None and other.m2 is not None:
                 m2 = self.m2 + other.m2 + delta * (delta * cross)
@@ -163,7 +174,9 @@ class Moments:
             maximum = np.fmax(self.maximum, other.maximum)
         n_rows = self.n_rows + other.n_rows
         n_observed = self.n_observed + other.n_observed
-        return Moments(n_rows, n_observed, w, mean, m2, minimum, maximum, scatter)
+        return Moments(
+            n_rows, n_observed, w, mean, m2, minimum, maximum, scatter, mean_error
+        )
 
     def variance(self, ddof=0):
         """Per-feature variance ``m2 / (weight - ddof)``; NaN where undefined."""
@@ -216,8 +229,22 @@ class Moments:
             )
 
     def astuple(self):
-        """The fields in declaration order (for comparisons in tests and tools)."""
-        return tuple(getattr(self, f.name) for f in fields(self))
+        """The statistics in declaration order, without ``mean_error`` (for
+        comparisons in tests and tools)."""
+        return tuple(
+            getattr(self, f.name) for f in fields(self) if f.name != "mean_error"
+        )
+
+
+def _error_of(stats):
+    return np.zeros(stats.n_features) if stats.mean_error is None else stats.mean_error
+
+
+def _two_sum(a, b):
+    """``a + b`` rounded, and its rounding error, exactly (Knuth's TwoSum)."""
+    total = a + b
+    back = total - a
+    return total, (a - (total - back)) + (b - back)
 
 
 def moments(
@@ -380,7 +407,13 @@ def _fused_parts(fused, X, block):
     answered = fused(X, bounds, max_kappa2=_ONE_PASS_MAX_KAPPA2)
     n_features = X.shape[1]
     return [
-        Moments(int(n), np.full(n_features, n), np.full(n_features, float(n)), *found)
+        Moments(
+            int(n),
+            np.full(n_features, n),
+            np.full(n_features, float(n)),
+            *found[:4],
+            mean_error=found[4],
+        )
         for n, found in zip(np.diff(bounds), answered, strict=False)
     ]
 
@@ -401,7 +434,7 @@ def _chunk_stats(chunk, w, scratch, request, gram, try_zero=True):
         n_observed = np.full(n_features, n_rows)
     else:
         n_observed = n_rows - missing.sum(axis=0)
-    mean = m2 = scatter = minimum = maximum = None
+    mean = mean_error = m2 = scatter = minimum = maximum = None
     if request.mean:
         mean = np.divide(sums, weight, out=np.zeros(n_features), where=weight > 0)
     about_zero = try_zero and w is None and missing is None
@@ -412,14 +445,16 @@ def _chunk_stats(chunk, w, scratch, request, gram, try_zero=True):
     if about_zero and request.scatter:
         scatter = gram(values)
     elif request.scatter or (request.var and m2 is None):
-        mean, m2, scatter = _centred_spread(
+        mean, mean_error, m2, scatter = _centred_spread(
             values, w, missing, weight, scratch, request, gram
         )
     if not request.var:
         m2 = None
     if request.minmax:
         minimum, maximum = _kept_extremes(chunk, w, extremes)
-    part = Moments(n_rows, n_observed, weight, mean, m2, minimum, maximum)
+    part = Moments(
+        n_rows, n_observed, weight, mean, m2, minimum, maximum, None, mean_error
+    )
     return part, scatter, about_zero
 
 
@@ -529,7 +564,7 @@ def _centred_spread(values, w, missing, weight, scratch, request, gram):
     if not request.scatter:
         m2 = _m2_from_sums(centred, w, sums, offset)
         if m2 is not None or not request.var:
-            return shift + offset, m2, None
+            return *_two_sum(shift, offset), m2, None
     rowwise(np.subtract, centred, offset, out=centred)
     if missing is not None:
         centred[missing] = 0.0
@@ -541,7 +576,7 @@ def _centred_spread(values, w, missing, weight, scratch, request, gram):
     scatter = None
     if request.scatter:
         scatter = gram(centred) if w is None else weighted.T @ centred
-    return shift + offset, m2, scatter
+    return *_two_sum(shift, offset), m2, scatter
 
 
 def _kept_extremes(chunk, w, extremes):
@@ -575,17 +610,21 @@ def _combine_chunks(parts, scatter, about_zero):
     n_features = first.n_features
     weights = np.array([p.weight for p in parts])
     weight = weights.sum(axis=0)
-    mean = m2 = minimum = maximum = None
+    mean = mean_error = m2 = minimum = maximum = None
     if first.mean is not None:
         means = np.array([p.mean for p in parts])
         base = means[np.argmax(weights > 0, axis=0), np.arange(n_features)]
-        mean = base + np.divide(
-            (weights * (means - base)).sum(axis=0),
+        # Chunk means relative to the base, with their rounding errors: small
+        # numbers, accurate to roundoff however far the data are from 0.
+        relative = (means - base) + np.array([_error_of(p) for p in parts])
+        offset = np.divide(
+            (weights * relative).sum(axis=0),
             weight,
             out=np.zeros(n_features),
             where=weight > 0,
         )
-        deviation = means - mean
+        mean, mean_error = _two_sum(base, offset)
+        deviation = relative - offset
         if first.m2 is not None:
             m2 = np.sum([p.m2 for p in parts], axis=0)
             m2 += (weights * deviation * deviation).sum(axis=0)
@@ -600,7 +639,9 @@ def _combine_chunks(parts, scatter, about_zero):
         maximum = np.fmax.reduce(np.array([p.maximum for p in parts]), axis=0)
     n_observed = np.sum([p.n_observed for p in parts], axis=0)
     n_rows = sum(p.n_rows for p in parts)
-    return Moments(n_rows, n_observed, weight, mean, m2, minimum, maximum, scatter)
+    return Moments(
+        n_rows, n_observed, weight, mean, m2, minimum, maximum, scatter, mean_error
+    )
 
 
 def _sparse_moments(X, sample_weight, *, var, minmax, scatter=False):
@@ -639,6 +680,18 @@ def _sparse_moments(X, sample_weight, *, var, minmax, scatter=False):
     implicit_weight = np.where(
         implicit > 0, np.clip(observed_weight - stored_weight, 0.0, None), 0.0
     )
+    # With sample weights, the difference of two sums loses more than 6 bits
+    # where the implicit zeros hold under 1/64 of a column's weight: there,
+    # their own weights are summed (such nearly full columns are few in sparse
+    # data). Unit weights sum to integers, exactly.
+    few = np.flatnonzero((implicit > 0) & (implicit_weight < observed_weight / 64))
+    if few.size and sample_weight is not None:
+        csc = X.tocsc()
+        for j in few:
+            implicit_rows = np.ones(n_rows, dtype=bool)
+            # Stored values, NaN included, are not implicit zeros.
+            implicit_rows[csc.indices[csc.indptr[j] : csc.indptr[j + 1]]] = False
+            implicit_weight[j] = math.fsum(w_rows[implicit_rows])
     weight = stored_weight + implicit_weight
     # Sums about a stored value of each fully stored column (zero for the
     # others), so that identical values give exactly their value as the mean.
@@ -652,7 +705,7 @@ def _sparse_moments(X, sample_weight, *, var, minmax, scatter=False):
         out=np.zeros(n_features),
         where=weight > 0,
     )
-    mean = shift + offset
+    mean, mean_error = _two_sum(shift, offset)
 
     m2 = None
     if var:
@@ -669,7 +722,9 @@ def _sparse_moments(X, sample_weight, *, var, minmax, scatter=False):
         minimum = np.where(has_zero, np.fmin(minimum, 0.0), minimum)
         maximum = np.where(has_zero, np.fmax(maximum, 0.0), maximum)
     scatter = _sparse_scatter(X, sample_weight, mean, weight) if scatter else None
-    return Moments(n_rows, n_observed, weight, mean, m2, minimum, maximum, scatter)
+    return Moments(
+        n_rows, n_observed, weight, mean, m2, minimum, maximum, scatter, mean_error
+    )
 
 
 def _sparse_scatter(X, sample_weight, mean, weight):

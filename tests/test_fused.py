@@ -23,7 +23,8 @@ pytest.importorskip("numba")  # installed by the test extra; see test_setup belo
 
 
 def _fused_stats(chunk, mean=True, var=True, minmax=True):
-    """The compiled pass over ``chunk`` as one chunk, or None if it declined."""
+    """The compiled pass over ``chunk`` as one chunk: (mean, m2, minimum,
+    maximum), or None if it declined."""
     answered = _fused.fused_chunk_moments(
         chunk,
         [0, len(chunk)],
@@ -32,7 +33,7 @@ def _fused_stats(chunk, mean=True, var=True, minmax=True):
         minmax=minmax,
         max_kappa2=_ONE_PASS_MAX_KAPPA2,
     )
-    return answered[0] if answered else None
+    return answered[0][:4] if answered else None  # without the mean's error
 
 
 def _exact_mean_and_m2(X):
@@ -162,7 +163,7 @@ def test_a_run_of_chunks_answers_each_as_alone_up_to_the_first_declined(
     assert len(together) == 4
     for c, stats in enumerate(together):
         alone = _fused_stats(X[bounds[c] : bounds[c + 1]], **request_)
-        for a, b in zip(stats, alone, strict=True):
+        for a, b in zip(stats[:4], alone, strict=True):
             assert (a is None) == (b is None)
             if a is not None:
                 assert_array_equal(a, b)
