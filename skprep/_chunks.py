@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
-from ._config import effective_threads, single_threaded_blas
+from ._config import effective_threads, in_one_thread, single_threaded_blas
 
 __all__ = [
     "DEFAULT_CHUNK_BYTES",
@@ -91,7 +91,14 @@ def run_blocks(work, blocks, *, blas=False):
     inside a worker run in that worker.
     """
     threads = block_threads(blocks)
-    if threads <= 1 or getattr(_in_worker, "flag", False):
+    in_worker = getattr(_in_worker, "flag", False)
+    if threads <= 1 and blas and len(blocks) > 1 and not (in_worker or in_one_thread()):
+        # BLAS on one thread, as in the workers: its sums then do not depend
+        # on how many threads run the blocks, and neither does the result.
+        # (Not inside a Dask task, whose threads share the one BLAS setting.)
+        with single_threaded_blas():
+            return [work(block) for block in blocks]
+    if threads <= 1 or in_worker:
         return [work(block) for block in blocks]
     if blas:
         # BLAS work starts threads of its own each call: on threads kept from

@@ -25,6 +25,7 @@ from ._compat import _openmp_effective_n_threads
 __all__ = [
     "KERNELS",
     "effective_threads",
+    "in_one_thread",
     "kernel_choice",
     "one_thread",
     "shared_blas",
@@ -34,6 +35,11 @@ __all__ = [
 KERNELS = ("auto", "numpy", "numba")
 
 _local = threading.local()
+
+
+def in_one_thread():
+    """Whether the calling thread runs inside :func:`one_thread`."""
+    return getattr(_local, "cap", None) == 1
 
 
 def effective_threads(n_tasks):

@@ -11,6 +11,10 @@ def settings(kernels=None, n_jobs=None):
     """Run the block with ``SKPREP_KERNELS=kernels`` and at most ``n_jobs``
     threads (a threadpoolctl limit on the OpenMP runtime, which skprep's thread
     count follows); None leaves a setting as it is."""
+    # Importing the thread rule loads scikit-learn's OpenMP runtime: a limit
+    # set before any fit would otherwise find no runtime to limit.
+    import skprep._config  # noqa: F401
+
     previous = os.environ.get("SKPREP_KERNELS")
     if kernels is not None:
         os.environ["SKPREP_KERNELS"] = kernels
