@@ -227,7 +227,7 @@ def _row_step(squares, extremes, pair):
     accumulators; the flags are closure constants, compiled out where false.
 
     A pair still adds row i, then row i + 1, to each column, as two one-row
-    steps would, so the sums are bitwise those of the float64 copy. One short
+    steps would, so the sums are bitwise those of two one-row steps. One short
     loop per pair of accumulators, each over rows that sit in L1: a loop storing
     to more arrays needs more runtime overlap checks than LLVM's vectoriser
     makes, and runs scalar.

@@ -1,7 +1,8 @@
 """Single-pass kernels compiled with numba (the optional ``fast`` extra).
 
-Three kernels: the statistics of a chunk, the per-column affine map of the
-scalers' ``transform``, and the search for infinity before an in-place one.
+Four kernels: the statistics of a chunk, its extremes alone, the per-column
+affine map of the scalers' ``transform``, and the search for infinity before
+an in-place one.
 Each does in one read of the data what NumPy does in one pass per operation.
 This module decides when they run and wraps them; their loops live in
 :mod:`skprep._compiled`, which imports numba and is loaded on first use.
@@ -101,19 +102,28 @@ def charge_numpy():
             _numpy_seconds += time.perf_counter() - start
 
 
-def chunk_kernel(X, *, weighted, mean, var, minmax, scatter):
+def chunk_kernel(X, request, *, weighted):
     """The fused reducer ``reduce(X, bounds, max_kappa2)`` of row chunks for
-    these statistics of ``X``, or None for the NumPy passes (see
+    the statistics ``request`` names (its ``mean``, ``var``, ``minmax`` and
+    ``scatter`` flags), or None for the NumPy passes (see
     :func:`fused_chunk_moments`).
 
-    Scatter matrices (BLAS forms them) and sample weights keep the NumPy path.
+    Scatter matrices (BLAS forms them), sample weights and arrays that are not
+    C-contiguous (the loops read rows) keep the NumPy path.
     """
-    if not use_compiled(X) or scatter or weighted:
+    if request.scatter or weighted or not X.flags.c_contiguous:
+        return None
+    if not use_compiled(X):
         return None
     # Built here, once, rather than raced for by the pool's workers.
     _compiled().reducers()
     _compiled().extremes_kernel()
-    return functools.partial(fused_chunk_moments, mean=mean, var=var, minmax=minmax)
+    return functools.partial(
+        fused_chunk_moments,
+        mean=request.mean,
+        var=request.var,
+        minmax=request.minmax,
+    )
 
 
 def fused_chunk_moments(X, bounds, *, mean, var, minmax, max_kappa2):

@@ -8,7 +8,8 @@ is reduced here to one small :class:`Moments` record per batch of rows:
 * ``mean``: per-feature weighted mean,
 * ``m2``: per-feature weighted sum of squared deviations from ``mean``,
 * ``minimum`` / ``maximum``: per-feature extremes (NaN ignored),
-* ``scatter``: the centred scatter matrix ``sum_i w_i (x_i - mean)(x_i - mean)^T``.
+* ``scatter``: the centred scatter matrix ``sum_i w_i (x_i - mean)(x_i - mean)^T``,
+* ``mean_error``: the rounding error of ``mean``, carried by the merges.
 
 Two records merge exactly (Chan, Golub & LeVeque's pairwise update), so a data set
 can be reduced in any number of pieces, in any order, on any machine, and the
@@ -148,9 +149,9 @@ class Moments:
         mean = m2 = scatter = None
         mean_error = None
         if self.mean is not None and other.mean is not None:
-            # Features with no weight yet keep mean 0 and contribute nothing:
-            # where one side has none, the other side's statistics are taken
-            # as they are (no rounding of a + (b - a), no 0 * inf).
+            # A feature with no weight on one side takes the other side's
+            # statistics as they are (no rounding of a + (b - a), no 0 * inf,
+            # whatever mean the empty side holds).
             frac_b = np.divide(wb, w, out=np.zeros_like(w), where=w > 0)
             error_a, error_b = _error_of(self), _error_of(other)
             delta = (other.mean - self.mean) + (error_b - error_a)
@@ -270,7 +271,9 @@ def moments(
         Which statistics besides the count and mean to reduce.
     chunk_bytes : int, default=None
         Size of the float64 working chunk for dense input; None:
-        ``DEFAULT_CHUNK_BYTES``.
+        ``DEFAULT_CHUNK_BYTES``, twice that for the compiled pass (which makes
+        no working copy), and at least two rows per feature for a scatter
+        matrix.
     mean : bool, default=True
         Reduce the mean. ``var`` and ``scatter`` imply it; with ``mean=False``
         and only ``minmax`` the extremes alone are computed (``Moments.mean`` is
@@ -282,11 +285,12 @@ def moments(
 
     Notes
     -----
-    Dense rows are reduced chunk by chunk (:func:`_chunk_stats`) in float64
-    (float32 chunks are cast in cache first), chunks are
-    combined with the exact k-way form of Chan's update, ``M2 = sum_c M2_c +
-    sum_c w_c (mean_c - mean)^2``, in fixed blocks of consecutive chunks, and
-    the blocks are merged in row order. Blocks run on threads for large inputs
+    Dense rows are reduced chunk by chunk in float64 (the compiled pass widens
+    float32 values in registers, the NumPy passes cast each chunk in cache;
+    :func:`_chunk_stats`), chunks are combined with the exact k-way form of
+    Chan's update, ``M2 = sum_c M2_c + sum_c w_c (mean_c - mean)^2``, in
+    blocks of consecutive chunks fixed by the data's shape and the kernels in
+    use, and the blocks are merged in row order. Blocks run on threads for large inputs
     (see :mod:`skprep._config`); the result does not depend on the thread count.
     """
     request = _Request(bool(mean or var or scatter), var, minmax, scatter)
@@ -311,7 +315,7 @@ class _Request:
 
 def _dense_moments(X, sample_weight, request, chunk_bytes):
     n_rows, n_features = X.shape
-    fused = chunk_kernel(X, weighted=sample_weight is not None, **asdict(request))
+    fused = chunk_kernel(X, request, weighted=sample_weight is not None)
     if chunk_bytes is None:
         # The compiled pass makes no working copy, so its chunks cost no
         # memory; longer ones amortise its per-chunk shift and call
@@ -331,14 +335,14 @@ def _dense_moments(X, sample_weight, request, chunk_bytes):
     # several, whether or not they run in parallel. The choice follows the
     # blocks, never the thread count: the two libraries' kernels may round
     # differently, and the result must be the same for every thread count.
-    triangles = request.scatter and sample_weight is None and len(blocks) == 1
+    upper_only = request.scatter and sample_weight is None and len(blocks) == 1
     reducer = _BlockReducer(
         X,
         sample_weight,
         request,
         fused,
         chunk_row_count(n_features, chunk_bytes),
-        triangles,
+        upper_only,
     )
     with charge_numpy():
         results = run_blocks(
@@ -353,14 +357,16 @@ def _dense_moments(X, sample_weight, request, chunk_bytes):
 class _BlockReducer:
     """Reduces one block of consecutive row chunks to :class:`Moments`."""
 
-    def __init__(self, X, sample_weight, request, fused, step, triangles):
+    def __init__(self, X, sample_weight, request, fused, step, upper_only):
         self.X = X
         self.sample_weight = sample_weight
         self.request = request
         self.fused = fused
         self.step = step
-        self.gram = _gram_upper if triangles else _matmul_gram
-        self.triangles = triangles
+        # Scatter matrices as upper triangles (SciPy's syrk), completed once
+        # per block, or whole (NumPy's matmul).
+        self.upper_only = upper_only
+        self.gram = _gram_upper if upper_only else _matmul_gram
 
     def __call__(self, block):
         # Overflow (values near 1e308) is reported by Moments.check_finite.
@@ -395,7 +401,7 @@ class _BlockReducer:
                 scatter = chunk_scatter
             elif chunk_scatter is not None:
                 scatter += chunk_scatter
-        if self.triangles and scatter is not None:
+        if self.upper_only and scatter is not None:
             scatter = _symmetrize_upper(scatter)
         return _combine_chunks(parts, scatter, np.array(about_zero))
 

@@ -312,10 +312,12 @@ class ZScoreScaler(_MomentsScaler):
     Notes
     -----
     The statistics are reduced through the shared streaming core: each row chunk
-    is centred on its own mean and chunks are merged with Chan's update, so data
-    far from the origin keep full precision and ``partial_fit`` in any number of
-    batches equals one ``fit``. NaN values are ignored when fitting and kept as
-    NaN by ``transform``; infinity is refused.
+    gives its mean and sum of squared deviations (summed about zero or about a
+    value of the chunk only where that loses no more than a few bits, else
+    centred), and chunks are merged with Chan's update carrying each mean's
+    rounding error, so data far from the origin keep full precision and
+    ``partial_fit`` in any number of batches equals one ``fit``. NaN values are
+    ignored when fitting and kept as NaN by ``transform``; infinity is refused.
 
     Examples
     --------

@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 import skprep
 from skprep import _fused
 from skprep._kernels import affine_columns, has_infinity
-from skprep._moments import _ONE_PASS_MAX_KAPPA2, moments
+from skprep._moments import _ONE_PASS_MAX_KAPPA2, _Request, moments
 
 from ._settings import settings
 
@@ -200,11 +200,12 @@ def test_a_declined_chunk_in_a_block_gives_the_numpy_statistics():
     assert_allclose(fast.m2, slow.m2, rtol=1e-12)
 
 
-def test_scatter_weights_and_integers_keep_the_numpy_passes():
+def test_scatter_weights_integers_and_strides_keep_the_numpy_passes():
     X = np.zeros((1000, 3))
 
-    def kernel(X, **flags):
-        return _fused.chunk_kernel(X, mean=True, var=True, minmax=False, **flags)
+    def kernel(X, scatter, weighted):
+        request = _Request(mean=True, var=True, minmax=False, scatter=scatter)
+        return _fused.chunk_kernel(X, request, weighted=weighted)
 
     with settings(kernels="numba"):
         assert kernel(X, scatter=False, weighted=False)
@@ -212,6 +213,7 @@ def test_scatter_weights_and_integers_keep_the_numpy_passes():
         assert not kernel(X, scatter=False, weighted=True)
         ints = X.astype(np.int64)
         assert not kernel(ints, scatter=False, weighted=False)
+        assert not kernel(np.asfortranarray(X), scatter=False, weighted=False)
     with settings(kernels="numpy"):
         assert not kernel(X, scatter=False, weighted=False)
 
