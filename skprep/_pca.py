@@ -386,10 +386,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
             if sparse:
                 operator = _centred_operator(X, self.mean_)
             else:
-                operator = np.asarray(X, dtype=np.float64) - self.mean_
-            # scikit-learn's routine multiplies in NumPy and factorises in SciPy,
-            # each with its own OpenBLAS thread pool: each keeps to half the
-            # cores (benchmarks/bench_pca.py, the randomized rows).
+                operator = _scipy_blas_operator(
+                    np.asarray(X, dtype=np.float64) - self.mean_
+                )
+            # SciPy's BLAS factorises while NumPy's or SciPy's multiplies, each
+            # with its own thread pool: each keeps to half the cores
+            # (benchmarks/bench_pca.py, the randomized rows).
             with shared_blas():
                 left, s, vt = _randomized_svd(
                     operator,
@@ -579,6 +581,23 @@ class PCA(ClassNamePrefixFeaturesOutMixin, ProjectionMixin, MomentsEstimator):
         float
         """
         return float(np.mean(self.score_samples(X)))
+
+
+def _scipy_blas_operator(a):
+    """C-ordered ``a`` as a LinearOperator whose products run in SciPy's BLAS
+    (dgemm on ``a.T``, read in place), the library of the factorisations in
+    scikit-learn's randomized SVD, rather than NumPy's (benchmarks/bench_pca.py,
+    the randomized rows)."""
+    gemm = scipy.linalg.blas.dgemm
+    at = a.T  # Fortran-ordered: BLAS reads it without a copy
+    return LinearOperator(
+        a.shape,
+        dtype=np.float64,
+        matvec=lambda v: a @ v,
+        matmat=lambda V: gemm(1.0, at, V, trans_a=True),
+        rmatvec=lambda y: at @ y,
+        rmatmat=lambda Y: gemm(1.0, at, Y),
+    )
 
 
 def _centred_operator(X, mean):
