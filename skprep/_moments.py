@@ -144,40 +144,10 @@ class Moments:
                 f"Cannot merge statistics of {other.n_features} features into "
                 f"statistics of {self.n_features} features."
             )
-        wa, wb = self.weight, other.weight
-        w = wa + wb
-        mean = m2 = scatter = None
-        mean_error = None
-        if self.mean is not None and other.mean is not None:
-            # A feature with no weight on one side takes the other side's
-            # statistics as they are (no rounding of a + (b - a), no 0 * inf,
-            # whatever mean the empty side holds).
-            frac_b = np.divide(wb, w, out=np.zeros_like(w), where=w > 0)
-            error_a, error_b = _error_of(self), _error_of(other)
-            delta = (other.mean - self.mean) + (error_b - error_a)
-            mean, mean_error = _two_sum(self.mean, error_a + delta * frac_b)
-            mean = np.where(wb == w, other.mean, mean)
-            mean_error = np.where(wb == w, error_b, mean_error)
-            cross = wa * frac_b  # = wa * wb / w, the Chan correction weight
-            if self.m2 is not None and other.m2 is not None:
-                m2 = self.m2 + other.m2 + delta * (delta * cross)
-            if self.scatter is not None and other.scatter is not None:
-                # The scatter matrix needs complete rows, so every feature shares
-                # the same weights and one scalar correction applies to it all.
-                scatter = self.scatter + other.scatter
-                if w.size and cross[0] > 0:
-                    correction = np.multiply.outer(delta, delta)  # symmetric
-                    correction *= cross[0]
-                    scatter += correction
-        minimum = maximum = None
-        if self.minimum is not None and other.minimum is not None:
-            minimum = np.fmin(self.minimum, other.minimum)
-            maximum = np.fmax(self.maximum, other.maximum)
-        n_rows = self.n_rows + other.n_rows
-        n_observed = self.n_observed + other.n_observed
-        return Moments(
-            n_rows, n_observed, w, mean, m2, minimum, maximum, scatter, mean_error
-        )
+        scatter = None
+        if self.scatter is not None and other.scatter is not None:
+            scatter = self.scatter + other.scatter
+        return _combine_chunks([self, other], scatter, np.zeros(2, dtype=bool))
 
     def variance(self, ddof=0):
         """Per-feature variance ``m2 / (weight - ddof)``; NaN where undefined."""
@@ -603,26 +573,34 @@ def _masked_extreme(ufunc, rows, n_features, neutral):
 
 
 def _combine_chunks(parts, scatter, about_zero):
-    """Exact k-way merge of chunk statistics (vectorised Chan update).
+    """Exact k-way merge of statistics (vectorised Chan update), of a block's
+    chunks or of two records (:meth:`Moments.merge`); a statistic is kept
+    when every part has it.
 
-    ``scatter`` is the sum of the chunks' scatter matrices, each about its
-    chunk's mean, or about zero where ``about_zero`` says so: such a chunk's
-    matrix is ``G_c = S_c + n_c m_c m_c^T``. Chunk means merge about the first
-    observed one, so equal chunk means (a constant column) merge to exactly
-    that mean. The corrections ``sum_c w_c d_c d_c^T`` and ``sum_c n_c m_c
-    m_c^T`` are each formed as ``B^T B`` (BLAS syrk), exactly symmetric.
+    ``scatter`` is the sum of the parts' scatter matrices, each about its
+    part's mean, or about zero where ``about_zero`` says so: such a part's
+    matrix is ``G_c = S_c + n_c m_c m_c^T``. Means merge about the first
+    observed one, with their rounding errors, so equal means (a constant
+    column) merge to exactly that mean, a part of no weight changes nothing,
+    and data far from the origin keep their precision. The corrections ``sum_c w_c d_c
+    d_c^T`` and ``sum_c n_c m_c m_c^T`` are each formed as ``B^T B`` (BLAS
+    syrk), exactly symmetric.
     """
-    first = parts[0]
-    n_features = first.n_features
+
+    def every(name):
+        return all(getattr(p, name) is not None for p in parts)
+
+    n_features = parts[0].n_features
     weights = np.array([p.weight for p in parts])
     weight = weights.sum(axis=0)
     mean = mean_error = m2 = minimum = maximum = None
-    if first.mean is not None:
+    if every("mean"):
         means = np.array([p.mean for p in parts])
         base = means[np.argmax(weights > 0, axis=0), np.arange(n_features)]
         # Chunk means relative to the base, with their rounding errors: small
         # numbers, accurate to roundoff however far the data are from 0.
         relative = (means - base) + np.array([_error_of(p) for p in parts])
+        relative[weights == 0] = 0.0  # a part of no weight holds no mean
         offset = np.divide(
             (weights * relative).sum(axis=0),
             weight,
@@ -631,7 +609,7 @@ def _combine_chunks(parts, scatter, about_zero):
         )
         mean, mean_error = _two_sum(base, offset)
         deviation = relative - offset
-        if first.m2 is not None:
+        if every("m2"):
             m2 = np.sum([p.m2 for p in parts], axis=0)
             m2 += (weights * deviation * deviation).sum(axis=0)
         if scatter is not None:
@@ -646,7 +624,7 @@ def _combine_chunks(parts, scatter, about_zero):
                 scatter += _gram(deviation * root)
                 if about_zero.any():
                     scatter -= _gram(means[about_zero] * root[about_zero])
-    if first.minimum is not None:
+    if every("minimum"):
         minimum = np.fmin.reduce(np.array([p.minimum for p in parts]), axis=0)
         maximum = np.fmax.reduce(np.array([p.maximum for p in parts]), axis=0)
     n_observed = np.sum([p.n_observed for p in parts], axis=0)
