@@ -52,3 +52,20 @@ def missing_module(folder, *names):
             f"raise ImportError({f'No module named {name} (test stand-in)'!r})\n"
         )
     return folder
+
+
+def transform_argv(tmp_path, *, train=None, model=None, apply="new.csv", method=None):
+    """The command line that fits ``train`` (or loads ``model``) and transforms
+    ``apply`` into the folder ``o``, all in ``tmp_path``."""
+    argv = [] if method is None else ["--method", method]
+    if train is not None:
+        argv += ["--train", str(tmp_path / train)]
+    if model is not None:
+        argv += ["--load-model", str(tmp_path / model)]
+    return [
+        *argv,
+        "--apply",
+        str(tmp_path / apply),
+        "--output-dir",
+        str(tmp_path / "o"),
+    ]

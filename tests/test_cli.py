@@ -17,7 +17,7 @@ from skprep.cli import main
 from skprep.datasets import load_wine
 from skprep.utils import all_estimators
 
-from .cli_support import error_line, skprep
+from .cli_support import error_line, skprep, transform_argv
 
 
 @pytest.fixture
@@ -297,16 +297,7 @@ def test_missing_values_in_a_table_to_apply_are_found_per_row(tmp_path, capsys):
     pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.0, np.nan, 1.0]}).to_csv(
         tmp_path / "new.csv", index=False
     )
-    argv = [
-        "--method",
-        "Whitening",
-        "--train",
-        str(tmp_path / "train.csv"),
-        "--apply",
-        str(tmp_path / "new.csv"),
-        "--output-dir",
-        str(tmp_path / "o"),
-    ]
+    argv = transform_argv(tmp_path, train="train.csv", method="Whitening")
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "new.csv: missing values in column 'b' (first at row 2)" in err
@@ -343,14 +334,7 @@ def test_gaps_filling_a_whole_chunk_are_found_chunked_or_not(tmp_path, capsys):
     errors = []
     for extra in ([], ["--chunksize", "1000"]):
         argv = [
-            "--method",
-            "PCA",
-            "--train",
-            str(tmp_path / "t.csv"),
-            "--apply",
-            str(tmp_path / "t.csv"),
-            "--output-dir",
-            str(tmp_path / "o"),
+            *transform_argv(tmp_path, train="t.csv", apply="t.csv", method="PCA"),
             *extra,
         ]
         assert main(argv) == 1

@@ -11,7 +11,7 @@ import pytest
 from skprep import ZScoreScaler
 from skprep.cli import main
 
-from .cli_support import error_line, missing_module, skprep
+from .cli_support import error_line, missing_module, skprep, transform_argv
 
 sio = pytest.importorskip("skops.io")
 
@@ -85,14 +85,7 @@ def test_a_pickle_that_runs_code_is_refused_without_trust_pickle(tables, tmp_pat
 
 def test_a_trusted_pickle_of_a_fitted_transformer_loads(tables, tmp_path, capsys):
     joblib.dump(ZScoreScaler().fit(tables[["a", "b"]]), tmp_path / "m.joblib")
-    argv = [
-        "--load-model",
-        str(tmp_path / "m.joblib"),
-        "--apply",
-        str(tmp_path / "new.csv"),
-        "--output-dir",
-        str(tmp_path / "o"),
-    ]
+    argv = transform_argv(tmp_path, model="m.joblib")
     assert main(argv) == 1
     assert main([*argv, "--trust-pickle"]) == 0
     written = pd.read_csv(tmp_path / "o" / "new.transformed.csv")
@@ -108,14 +101,7 @@ def test_a_skops_file_with_types_skprep_does_not_write_is_refused(
 
     model = LinearRegression().fit(tables[["a"]], tables["b"])
     sio.dump(model, tmp_path / "other.skops")
-    argv = [
-        "--load-model",
-        str(tmp_path / "other.skops"),
-        "--apply",
-        str(tmp_path / "new.csv"),
-        "--output-dir",
-        str(tmp_path / "o"),
-    ]
+    argv = transform_argv(tmp_path, model="other.skops")
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "refused" in err and "sklearn.linear_model._base.LinearRegression" in err
@@ -188,14 +174,7 @@ def test_joblib_files_plain_or_compressed_are_recognised_as_pickles(
     joblib.dump(
         ZScoreScaler().fit(tables[["a", "b"]]), tmp_path / "m.joblib", compress=compress
     )
-    argv = [
-        "--load-model",
-        str(tmp_path / "m.joblib"),
-        "--apply",
-        str(tmp_path / "new.csv"),
-        "--output-dir",
-        str(tmp_path / "o"),
-    ]
+    argv = transform_argv(tmp_path, model="m.joblib")
     assert main(argv) == 1
     assert "--trust-pickle" in capsys.readouterr().err
     assert main([*argv, "--trust-pickle"]) == 0

@@ -18,7 +18,7 @@ import pytest
 
 from skprep.cli import main
 
-from .cli_support import command_env, error_line, missing_module, skprep
+from .cli_support import command_env, error_line, missing_module, skprep, transform_argv
 
 
 def _small(path, rows=40, seed=0):
@@ -57,14 +57,7 @@ def test_existing_outputs_are_kept_unless_overwrite(tmp_path, capsys):
     out = tmp_path / "o" / "t.transformed.csv"
     out.parent.mkdir()
     out.write_text("precious\n")
-    argv = [
-        "--train",
-        str(tmp_path / "t.csv"),
-        "--apply",
-        str(tmp_path / "t.csv"),
-        "--output-dir",
-        str(tmp_path / "o"),
-    ]
+    argv = transform_argv(tmp_path, train="t.csv", apply="t.csv")
     assert main(argv) == 1
     assert "t.transformed.csv: exists; pass --overwrite" in capsys.readouterr().err
     assert out.read_text() == "precious\n"
